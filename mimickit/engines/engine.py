@@ -1,0 +1,214 @@
+"""The Engine API: the only way environments touch a physics simulator.
+
+An engine simulates ``num_envs`` independent copies of one articulated character (plus optional static
+objects). Environments build the scene, send commands, step, and read or write batched state; they
+never import the simulator. Conventions at this boundary (every backend must follow them):
+
+- tensors are batch-first ``[num_envs, ...]`` float32 on the engine's torch device;
+- quaternions are (x, y, z, w); positions and rotations are world-frame body *origins*;
+- the root angular velocity is world-frame; DoF velocities of spherical joints are child-local;
+- DoFs follow the character's kinematic model order (exp maps for spherical joints, angles for hinges);
+- one :meth:`Engine.step` advances ``sim_freq / control_freq`` physics substeps.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+import importlib
+from typing import Any, Sequence
+
+import torch
+
+from mimickit.anim.kin_char_model import KinCharModel
+from mimickit.util.config import ConfigError, check_keys, load_yaml
+
+
+class ControlMode(str, enum.Enum):
+    """How a command ``[num_envs, D]`` drives the character's DoFs."""
+
+    NONE = "none"  # commands ignored, no actuation (passive ragdoll / kinematic playback)
+    POS = "pos"  # PD position targets, implicit PD in the simulator
+    VEL = "vel"  # velocity targets (kp = 0, kd from the asset)
+    TORQUE = "torque"  # joint torques, clipped to the torque limits
+    PD_1D = "pd_1d"  # explicit PD torques every substep; only for characters whose joints are all 1-DoF
+
+
+BASE_CONFIG_KEYS = ("engine_name", "control_mode", "control_freq", "sim_freq")
+
+# engine_name -> "module:Class", imported only when chosen so that only the engine in use must be installed.
+ENGINE_REGISTRY = {
+    "mujoco": "mimickit.engines.mujoco_engine:MujocoEngine",
+}
+
+
+class Engine(abc.ABC):
+    """Batched simulation of ``num_envs`` environments behind one API (see module docstring).
+
+    Args:
+        config: engine settings (``engine_name``, ``control_mode``, ``control_freq`` [Hz],
+            ``sim_freq`` [Hz] plus backend keys listed in the backend's ``CONFIG_KEYS``).
+        num_envs: number of independent environments.
+        device: torch device of all returned tensors.
+    """
+
+    CONFIG_KEYS: tuple[str, ...] = BASE_CONFIG_KEYS
+
+    def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
+                 source: str = "engine config") -> None:
+        check_keys(config, self.CONFIG_KEYS, source, required=["engine_name"])
+        if num_envs < 1:
+            raise ConfigError(f"num_envs must be >= 1, found {num_envs}")
+        self.config = dict(config)
+        self.num_envs = int(num_envs)
+        self.device = torch.device(device)
+        try:
+            self.control_mode = ControlMode(config.get("control_mode", "pos"))
+        except ValueError:
+            raise ConfigError(f"{source}: control_mode must be one of {[m.value for m in ControlMode]}, found "
+                              f"{config.get('control_mode')!r}") from None
+        self.control_freq = float(config.get("control_freq", 30))
+        self.sim_freq = float(config.get("sim_freq", 120))
+        ratio = self.sim_freq / self.control_freq if self.control_freq > 0 else 0.0
+        if self.control_freq <= 0 or self.sim_freq <= 0 or abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ConfigError(f"{source}: sim_freq ({self.sim_freq:g} Hz) must be a positive integer multiple of "
+                              f"control_freq ({self.control_freq:g} Hz)")
+        self.substeps = int(round(ratio))
+
+    @property
+    def timestep(self) -> float:
+        """Duration of one control step [s]."""
+        return 1.0 / self.control_freq
+
+    @property
+    def sim_timestep(self) -> float:
+        """Duration of one physics substep [s]."""
+        return 1.0 / self.sim_freq
+
+    # ------------------------------------------------------------------------------- scene building
+    @abc.abstractmethod
+    def add_character(self, char_file: str, start_pos: Sequence[float] = (0.0, 0.0, 1.0),
+                      enable_self_collisions: bool = True) -> int:
+        """Add the articulated character to every environment; returns its object id."""
+
+    @abc.abstractmethod
+    def add_static_object(self, asset_file: str, pos: Sequence[float],
+                          rot: Sequence[float] = (0.0, 0.0, 0.0, 1.0)) -> int:
+        """Add a fixed object (its geoms collide with the character) to every environment."""
+
+    @abc.abstractmethod
+    def initialize(self) -> None:
+        """Build the simulation once the scene is complete."""
+
+    # ------------------------------------------------------------------------------------- stepping
+    @abc.abstractmethod
+    def set_cmd(self, obj_id: int, cmd: torch.Tensor) -> None:
+        """Store a command ``[num_envs, D]`` applied by the next :meth:`step` (meaning: ``control_mode``)."""
+
+    @abc.abstractmethod
+    def step(self) -> torch.Tensor:
+        """Advance one control step. Returns a bool ``[num_envs]`` mask of environments whose state became
+        non-finite or exploded; those were put back to a finite default state and must be reset."""
+
+    # ----------------------------------------------------------------------------------------- state
+    @abc.abstractmethod
+    def get_root_pos(self, obj_id: int) -> torch.Tensor:
+        """``[N, 3]`` root body origin [m]."""
+
+    @abc.abstractmethod
+    def get_root_rot(self, obj_id: int) -> torch.Tensor:
+        """``[N, 4]`` root rotation (x, y, z, w)."""
+
+    @abc.abstractmethod
+    def get_root_vel(self, obj_id: int) -> torch.Tensor:
+        """``[N, 3]`` world linear velocity of the root origin [m/s]."""
+
+    @abc.abstractmethod
+    def get_root_ang_vel(self, obj_id: int) -> torch.Tensor:
+        """``[N, 3]`` world angular velocity of the root [rad/s]."""
+
+    @abc.abstractmethod
+    def get_dof_pos(self, obj_id: int) -> torch.Tensor:
+        """``[N, D]`` DoF positions (exp maps for spherical joints, rad for hinges)."""
+
+    @abc.abstractmethod
+    def get_dof_vel(self, obj_id: int) -> torch.Tensor:
+        """``[N, D]`` DoF velocities [rad/s] (child-local angular velocity for spherical joints)."""
+
+    @abc.abstractmethod
+    def get_dof_forces(self, obj_id: int) -> torch.Tensor:
+        """``[N, D]`` actuator torque applied to each DoF at the last substep [N m]."""
+
+    @abc.abstractmethod
+    def get_body_pos(self, obj_id: int) -> torch.Tensor:
+        """``[N, B, 3]`` world body origins [m]."""
+
+    @abc.abstractmethod
+    def get_body_rot(self, obj_id: int) -> torch.Tensor:
+        """``[N, B, 4]`` world body rotations (x, y, z, w)."""
+
+    @abc.abstractmethod
+    def get_body_vel(self, obj_id: int) -> torch.Tensor:
+        """``[N, B, 3]`` world linear velocity of each body origin [m/s]."""
+
+    @abc.abstractmethod
+    def get_body_ang_vel(self, obj_id: int) -> torch.Tensor:
+        """``[N, B, 3]`` world angular velocity of each body [rad/s]."""
+
+    @abc.abstractmethod
+    def get_ground_contact_forces(self, obj_id: int) -> torch.Tensor:
+        """``[N, B, 3]`` world force the ground exerts on each body at the last substep [N]."""
+
+    @abc.abstractmethod
+    def set_state(self, obj_id: int, env_ids: torch.Tensor | None = None, *,
+                  root_pos: torch.Tensor | None = None, root_rot: torch.Tensor | None = None,
+                  root_vel: torch.Tensor | None = None, root_ang_vel: torch.Tensor | None = None,
+                  dof_pos: torch.Tensor | None = None, dof_vel: torch.Tensor | None = None) -> None:
+        """Overwrite parts of the state of ``env_ids`` (all if None); values are ``[len(env_ids), ...]`` or
+        broadcastable. Getters see the new state immediately; other environments are untouched."""
+
+    # ------------------------------------------------------------------------------------ properties
+    @abc.abstractmethod
+    def get_kin_char_model(self, obj_id: int) -> KinCharModel:
+        """The kinematic model of an object, in the engine's DoF and body order."""
+
+    @abc.abstractmethod
+    def get_dof_limits(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-DoF joint ranges ``([D], [D])`` [rad]."""
+
+    @abc.abstractmethod
+    def get_torque_limits(self, obj_id: int) -> torch.Tensor:
+        """Per-DoF torque limits ``[D]`` [N m]."""
+
+    @abc.abstractmethod
+    def get_pd_gains(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-DoF (kp [N m/rad], kd [N m s/rad]) from the asset."""
+
+    @abc.abstractmethod
+    def get_mass(self, obj_id: int) -> float:
+        """Total mass of an object [kg]."""
+
+    @property
+    @abc.abstractmethod
+    def num_faults(self) -> int:
+        """Environments reset for non-finite or exploding state since construction."""
+
+
+def load_engine_config(engine_file: str | None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An engine yaml merged with an environment's ``engine:`` overrides (the env's keys win)."""
+    config = load_yaml(engine_file) if engine_file else {}
+    config.update(overrides or {})
+    if "engine_name" not in config:
+        raise ConfigError(f"{engine_file or 'engine config'}: missing required key 'engine_name'")
+    return config
+
+
+def build_engine(config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
+                 source: str = "engine config", **kwargs: Any) -> Engine:
+    """Instantiate the backend named by ``config['engine_name']``, importing it only now."""
+    name = config.get("engine_name")
+    if name not in ENGINE_REGISTRY:
+        raise ConfigError(f"{source}: unknown engine_name {name!r}; available: {sorted(ENGINE_REGISTRY)}")
+    module_name, class_name = ENGINE_REGISTRY[name].split(":")
+    engine_cls = getattr(importlib.import_module(module_name), class_name)
+    return engine_cls(config, num_envs, device, source=source, **kwargs)

@@ -1,0 +1,516 @@
+"""MuJoCo on the CPU: ``num_envs`` copies of one character stepped in C by ``mujoco.rollout``.
+
+Design (measured in ``docs/benchmarks.md``): the physics state of every environment lives in one numpy
+array ``[N, nstate]`` (MuJoCo's ``mjSTATE_FULLPHYSICS`` layout: time, qpos, qvel, ...). A control step
+is one ``Rollout.rollout`` call that steps all environments ``substeps`` times on a C++ thread pool and
+writes the new states and sensor readings back into preallocated arrays; the torch views of those
+arrays are then decoded in batched torch code (body poses and velocities by the kinematic model, whose
+FK equals MuJoCo's). There is no per-environment Python loop anywhere on the step path.
+
+Model edits at build time: a ground plane ``ground`` (condim 3, friction from config), one contact
+sensor per character body (net force from the ground) and one force sensor per actuator. Actuators
+are rewritten for the control mode (all act through MuJoCo's implicit ``implicitfast`` integration,
+which keeps stiff PD stable at 120 Hz):
+- ``pos``: position servo, force = kp (target - q) - kd qdot, clipped to the torque limit;
+- ``vel``: force = kd (target - qdot); ``torque`` / ``pd_1d``: force = command (clipped);
+- ``none``: no force.
+Gains come from the asset's position actuators (kp, kv) or, for motor-driven assets, from joint
+``stiffness`` / ``damping``, which are then zeroed so they do not also act as passive springs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import mujoco
+import mujoco.rollout
+import numpy as np
+import torch
+
+from mimickit.anim.kin_char_model import JointType, KinCharModel
+from mimickit.anim.mjcf_loader import character_body_ids, kin_model_from_mjmodel
+from mimickit.engines.engine import BASE_CONFIG_KEYS, ControlMode, Engine
+from mimickit.util import rotations as rot
+from mimickit.util.config import ConfigError
+from mimickit.util.paths import resolve_path
+
+GROUND_NAME = "ground"
+_STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
+_STEP_START_TIME = 1.0  # every rollout starts at this time; an earlier end time means MuJoCo reset the data
+_INTEGRATORS = {"euler": mujoco.mjtIntegrator.mjINT_EULER, "rk4": mujoco.mjtIntegrator.mjINT_RK4,
+                "implicit": mujoco.mjtIntegrator.mjINT_IMPLICIT,
+                "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST}
+_CHAR_ID = 0
+
+
+class MujocoEngine(Engine):
+    """CPU MuJoCo backend of the Engine API (see module docstring).
+
+    Extra config keys: ``num_threads`` (0 = all cores), ``integrator`` (default ``implicitfast``),
+    ``ground_friction`` (1.0), ``fault_max_vel`` (1000; any |qvel| above it counts as an exploded env).
+    """
+
+    CONFIG_KEYS = BASE_CONFIG_KEYS + ("num_threads", "integrator", "ground_friction", "fault_max_vel")
+
+    def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
+                 source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
+        super().__init__(config, num_envs, device, source)
+        self._num_threads = int(config.get("num_threads", 0)) or (os.cpu_count() or 1)
+        integrator = config.get("integrator", "implicitfast")
+        if integrator not in _INTEGRATORS:
+            raise ConfigError(f"{source}: integrator must be one of {sorted(_INTEGRATORS)}, found {integrator!r}")
+        self._integrator = _INTEGRATORS[integrator]
+        self._ground_friction = float(config.get("ground_friction", 1.0))
+        self._fault_max_vel = float(config.get("fault_max_vel", 1000.0))
+        self._visualize = visualize
+        self._record_video = record_video
+        self._char: tuple[Path, np.ndarray, bool] | None = None
+        self._static_objects: list[tuple[Path, np.ndarray, np.ndarray]] = []
+        self._model: mujoco.MjModel | None = None
+        self._num_faults = 0
+        self._viewer = None
+        self._recorder = None
+
+    # ------------------------------------------------------------------------------- scene building
+    def add_character(self, char_file: str, start_pos: Sequence[float] = (0.0, 0.0, 1.0),
+                      enable_self_collisions: bool = True) -> int:
+        if self._char is not None:
+            raise ConfigError("the MuJoCo engine simulates one character per environment")
+        path = resolve_path(char_file)
+        if not path.exists():
+            raise ConfigError(f"{char_file}: character file not found")
+        self._char = (path, np.asarray(start_pos, dtype=np.float64), enable_self_collisions)
+        return _CHAR_ID
+
+    def add_static_object(self, asset_file: str, pos: Sequence[float],
+                          rot_xyzw: Sequence[float] = (0.0, 0.0, 0.0, 1.0)) -> int:
+        path = resolve_path(asset_file)
+        if not path.exists():
+            raise ConfigError(f"{asset_file}: object file not found")
+        self._static_objects.append((path, np.asarray(pos, np.float64), np.asarray(rot_xyzw, np.float64)))
+        return len(self._static_objects)
+
+    def initialize(self) -> None:
+        if self._char is None:
+            raise ConfigError("add a character before initialize()")
+        char_file, start_pos, self_collisions = self._char
+        spec = mujoco.MjSpec.from_file(str(char_file))
+        spec.option.timestep = self.sim_timestep
+        spec.option.integrator = self._integrator
+        root_name = spec.worldbody.first_body().name
+        if not self_collisions:
+            for geom in spec.worldbody.first_body().find_all(mujoco.mjtObj.mjOBJ_GEOM):
+                geom.contype, geom.conaffinity = 2, 1  # collide with the ground (1/2), not with each other
+        self._add_ground(spec)
+        for k, (path, pos, quat) in enumerate(self._static_objects):
+            frame = spec.worldbody.add_frame(pos=pos, quat=[quat[3], quat[0], quat[1], quat[2]])
+            obj_spec = mujoco.MjSpec.from_file(str(path))
+            frame.attach_body(obj_spec.worldbody.first_body(), f"object{k + 1}_", "")
+        char_bodies = [b.name for b in spec.worldbody.first_body().find_all(mujoco.mjtObj.mjOBJ_BODY)]
+        char_bodies.insert(0, root_name)
+        for body in char_bodies:
+            spec.add_sensor(name=f"ground_force:{body}", type=mujoco.mjtSensor.mjSENS_CONTACT,
+                            objtype=mujoco.mjtObj.mjOBJ_BODY, objname=body, reftype=mujoco.mjtObj.mjOBJ_GEOM,
+                            refname=GROUND_NAME, intprm=[1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE), 3, 1])
+        for a, act in enumerate(spec.actuators):
+            act.name = act.name or f"actuator{a}"
+            spec.add_sensor(name=f"actuator_force:{act.name}", type=mujoco.mjtSensor.mjSENS_ACTUATORFRC,
+                            objtype=mujoco.mjtObj.mjOBJ_ACTUATOR, objname=act.name)
+        try:
+            self._model = spec.compile()
+        except ValueError as err:
+            raise ConfigError(f"{char_file}: MuJoCo could not compile the scene: {err}") from None
+        self._source = str(char_file)
+        self._build_maps()
+        self._configure_actuators()
+        self._build_state(start_pos)
+        self._rollout = mujoco.rollout.Rollout(nthread=min(self._num_threads, self.num_envs))
+        self._thread_data = [mujoco.MjData(self._model) for _ in range(min(self._num_threads, self.num_envs))]
+        self._model_batch = [self._model] * self.num_envs  # rollout without checks wants one model per env
+        if self._visualize or self._record_video:
+            from mimickit.engines.mujoco_render import MujocoRecorder, MujocoViewer
+
+            if self._visualize:
+                self._viewer = MujocoViewer(self._model, self.timestep)
+            if self._record_video:
+                self._recorder = MujocoRecorder(self._model)
+
+    def _add_ground(self, spec: mujoco.MjSpec) -> None:
+        tex = spec.add_texture(name="ground_checker", type=mujoco.mjtTexture.mjTEXTURE_2D,
+                               builtin=mujoco.mjtBuiltin.mjBUILTIN_CHECKER, rgb1=[0.82, 0.84, 0.86],
+                               rgb2=[0.62, 0.66, 0.7], width=512, height=512)
+        mat = spec.add_material(name="ground_material", texrepeat=[1, 1], reflectance=0.05)
+        mat.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = tex.name
+        spec.worldbody.add_geom(name=GROUND_NAME, type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 1], condim=3,
+                                friction=[self._ground_friction, 0.005, 0.0001], material=mat.name)
+
+    # --------------------------------------------------------------------------------- index maps
+    def _build_maps(self) -> None:
+        m = self._model
+        self._kin_model = kin_model_from_mjmodel(m, source=self._source)
+        self._body_ids = character_body_ids(m)
+        km = self._kin_model
+        root = self._body_ids[0]
+        if m.body_jntnum[root] != 1:
+            raise ConfigError(f"{self._source}: the MuJoCo engine needs a free root joint on the character")
+        self._root_qpos = int(m.jnt_qposadr[m.body_jntadr[root]])
+        self._root_qvel = int(m.jnt_dofadr[m.body_jntadr[root]])
+        ball_qpos, ball_dof, hinge_qpos, hinge_dof = [], [], [], []
+        dof_qvel = np.zeros(km.dof_size, dtype=np.int64)
+        self._joint_of_kin = {}
+        for j, joint in enumerate(km.joints[1:], start=1):
+            body = self._body_ids[j]
+            if joint.joint_type == JointType.FIXED:
+                continue
+            if m.body_jntnum[body] != 1:
+                raise ConfigError(f"{self._source}: body '{km.body_names[j]}' uses three hinges for a spherical "
+                                  f"joint; the MuJoCo engine needs a ball joint there (exp-map DoFs)")
+            jnt = int(m.body_jntadr[body])
+            self._joint_of_kin[jnt] = joint
+            qadr, vadr = int(m.jnt_qposadr[jnt]), int(m.jnt_dofadr[jnt])
+            if joint.joint_type == JointType.SPHERICAL:
+                ball_qpos.append([qadr + 1, qadr + 2, qadr + 3, qadr])  # MuJoCo w,x,y,z -> x,y,z,w
+                ball_dof.append(list(range(joint.dof_idx, joint.dof_idx + 3)))
+                dof_qvel[joint.dof_idx:joint.dof_idx + 3] = range(vadr, vadr + 3)
+            else:
+                hinge_qpos.append(qadr)
+                hinge_dof.append(joint.dof_idx)
+                dof_qvel[joint.dof_idx] = vadr
+        as_long = lambda x: torch.tensor(x, dtype=torch.long)  # noqa: E731
+        self._ball_qpos, self._ball_dof = as_long(ball_qpos).reshape(-1, 4), as_long(ball_dof).reshape(-1, 3)
+        self._hinge_qpos, self._hinge_dof = as_long(hinge_qpos), as_long(hinge_dof)
+        self._dof_qvel = torch.from_numpy(dof_qvel)
+        self._mass = float(sum(m.body_mass[b] for b in self._body_ids))
+
+        names = [mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_SENSOR, s) for s in range(m.nsensor)]
+        contact = [names.index(f"ground_force:{b}") for b in km.body_names]
+        self._contact_cols = torch.tensor([int(m.sensor_adr[s]) + k for s in contact for k in range(3)])
+        self._act_force_cols = torch.tensor([int(m.sensor_adr[names.index(
+            f"actuator_force:{mujoco.mj_id2name(m, mujoco.mjtObj.mjOBJ_ACTUATOR, a)}")]) for a in range(m.nu)],
+            dtype=torch.long)
+
+    def _configure_actuators(self) -> None:
+        """Map actuators to DoFs and rewrite them for the control mode."""
+        m, km = self._model, self._kin_model
+        num_dofs = km.dof_size
+        act_dof = np.full(m.nu, -1, dtype=np.int64)
+        kp, kd, limit = np.zeros(num_dofs), np.zeros(num_dofs), np.full(num_dofs, np.inf)
+        for a in range(m.nu):
+            jnt = int(m.actuator_trnid[a, 0])
+            if m.actuator_trntype[a] != mujoco.mjtTrn.mjTRN_JOINT or jnt not in self._joint_of_kin:
+                raise ConfigError(f"{self._source}: actuator {a} does not drive one of the character's joints")
+            joint = self._joint_of_kin[jnt]
+            gear = m.actuator_gear[a, :3] if joint.joint_type == JointType.SPHERICAL else m.actuator_gear[a, :1]
+            axis = int(np.argmax(np.abs(gear)))
+            if np.count_nonzero(gear) != 1:
+                raise ConfigError(f"{self._source}: actuator {a} on a ball joint needs a gear along one local axis")
+            dof = joint.dof_idx + axis
+            act_dof[a] = dof
+            scale = abs(float(gear[axis]))
+            is_servo = (m.actuator_biastype[a] == mujoco.mjtBias.mjBIAS_AFFINE
+                        and m.actuator_gainprm[a, 0] > 0 and abs(m.actuator_biasprm[a, 1] + m.actuator_gainprm[a, 0]) < 1e-9)
+            if is_servo:
+                kp[dof], kd[dof] = m.actuator_gainprm[a, 0], -m.actuator_biasprm[a, 2]
+            else:  # motor-driven asset: stiffness/damping are the PD gains, not passive springs
+                kp[dof], kd[dof] = m.jnt_stiffness[jnt], m.dof_damping[self._dof_qvel[dof]]
+            if m.actuator_forcelimited[a]:
+                limit[dof] = float(m.actuator_forcerange[a, 1]) * scale
+            elif m.actuator_ctrllimited[a] and not is_servo:
+                limit[dof] = float(np.abs(m.actuator_ctrlrange[a]).max()) * scale * float(m.actuator_gainprm[a, 0])
+        missing = sorted(set(range(num_dofs)) - set(act_dof.tolist()))
+        if missing and self.control_mode != ControlMode.NONE:
+            raise ConfigError(f"{self._source}: DoFs {missing} have no actuator; control_mode "
+                              f"'{self.control_mode.value}' needs one per DoF")
+        if self.control_mode == ControlMode.PD_1D and any(j.dof_dim > 1 for j in km.joints):
+            raise ConfigError(f"{self._source}: control_mode 'pd_1d' needs a character whose joints are all 1-DoF; "
+                              f"this one has spherical joints (use 'pos')")
+        m.jnt_stiffness[:] = 0.0
+        m.dof_damping[self._dof_qvel.numpy()] = 0.0
+        self._act_dof = torch.from_numpy(act_dof)
+        self._kp, self._kd = torch.tensor(kp, dtype=torch.float32), torch.tensor(kd, dtype=torch.float32)
+        self._torque_limit = torch.tensor(limit, dtype=torch.float32)
+        acts = act_dof[act_dof >= 0]
+        gain, bias = np.zeros(m.nu), np.zeros((m.nu, 3))
+        if self.control_mode == ControlMode.POS:
+            gain, bias[:, 1], bias[:, 2] = kp[acts], -kp[acts], -kd[acts]
+        elif self.control_mode == ControlMode.VEL:
+            gain, bias[:, 2] = kd[acts], -kd[acts]
+        elif self.control_mode in (ControlMode.TORQUE, ControlMode.PD_1D):
+            gain = np.ones(m.nu)
+        m.actuator_gaintype[:] = mujoco.mjtGain.mjGAIN_FIXED
+        m.actuator_biastype[:] = mujoco.mjtBias.mjBIAS_AFFINE
+        m.actuator_gainprm[:] = 0.0
+        m.actuator_gainprm[:, 0] = gain
+        m.actuator_biasprm[:] = 0.0
+        m.actuator_biasprm[:, :3] = bias
+        m.actuator_gear[:, :3] = np.sign(m.actuator_gear[:, :3])
+        m.actuator_ctrllimited[:] = 0
+        m.actuator_forcelimited[:] = np.isfinite(limit[acts]).astype(m.actuator_forcelimited.dtype)
+        m.actuator_forcerange[:] = np.stack([-limit[acts], limit[acts]], axis=-1)
+
+    def _build_state(self, start_pos: np.ndarray) -> None:
+        m = self._model
+        data = mujoco.MjData(m)
+        data.qpos[self._root_qpos:self._root_qpos + 3] = start_pos
+        mujoco.mj_forward(m, data)
+        nstate = mujoco.mj_stateSize(m, _STATE_SPEC)
+        self._default_state = np.zeros(nstate)
+        mujoco.mj_getState(m, data, self._default_state, _STATE_SPEC)
+        self._default_state[0] = _STEP_START_TIME
+        n = self.num_envs
+        # explicit PD recomputes torques before every substep, so it steps one substep per rollout call
+        s = self._steps_per_call = 1 if self.control_mode == ControlMode.PD_1D else self.substeps
+        self._state = np.tile(self._default_state, (n, 1))
+        self._state_out = np.zeros((n, s, nstate))
+        self._sensor_out = np.zeros((n, s, m.nsensordata))
+        self._sensordata = np.zeros((n, m.nsensordata))
+        self._ctrl = np.zeros((n, s, m.nu))
+        self._state_t = torch.from_numpy(self._state)
+        self._qpos_t = self._state_t[:, 1:1 + m.nq]
+        self._qvel_t = self._state_t[:, 1 + m.nq:1 + m.nq + m.nv]
+        self._sensor_t = torch.from_numpy(self._sensordata)
+        self._cmd = torch.zeros(n, self._kin_model.dof_size, dtype=torch.float64)
+        self._cache: dict[str, torch.Tensor] = {}
+
+    # ------------------------------------------------------------------------------------- stepping
+    def set_cmd(self, obj_id: int, cmd: torch.Tensor) -> None:
+        self._check_obj(obj_id)
+        self._cmd.copy_(cmd.detach().to("cpu", torch.float64))
+
+    def step(self) -> torch.Tensor:
+        if self._recorder is not None and self._recorder.recording:
+            self._recorder.capture(self._state[0])
+        if self.control_mode == ControlMode.PD_1D:
+            for _ in range(self.substeps):
+                self._ctrl[:] = self._explicit_pd_torque()[:, self._act_dof].numpy()[:, None, :]
+                self._rollout_call()
+        else:
+            cmd = self._cmd
+            if self.control_mode == ControlMode.TORQUE:
+                lim = self._torque_limit.double()
+                cmd = torch.maximum(torch.minimum(cmd, lim), -lim)
+            self._ctrl[:] = cmd[:, self._act_dof].numpy()[:, None, :]
+            self._rollout_call()
+        faults = self._detect_faults()
+        self._cache.clear()
+        if self._viewer is not None:
+            self._viewer.sync(self._state[0])
+        return torch.from_numpy(faults).to(self.device)
+
+    def _rollout_call(self) -> None:
+        """Step every environment ``steps_per_call`` substeps in C, then keep the last state and sensors."""
+        self._state[:, 0] = _STEP_START_TIME
+        self._rollout.rollout(self._model_batch, self._thread_data, self._state, self._ctrl, nstep=self._steps_per_call,
+                              state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
+        self._state[:] = self._state_out[:, -1]
+        self._sensordata[:] = self._sensor_out[:, -1]
+
+    def _explicit_pd_torque(self) -> torch.Tensor:
+        """tau = kp (target - q) - kd qdot clipped to the limits, ``[N, D]`` (1-DoF joints only)."""
+        dofs = self._hinge_dof
+        q = self._qpos_t[:, self._hinge_qpos]
+        qd = self._qvel_t[:, self._dof_qvel[dofs]]
+        tau = torch.zeros_like(self._cmd)
+        tau[:, dofs] = self._kp.double()[dofs] * (self._cmd[:, dofs] - q) - self._kd.double()[dofs] * qd
+        lim = self._torque_limit.double()
+        return torch.maximum(torch.minimum(tau, lim), -lim)
+
+    def _detect_faults(self) -> np.ndarray:
+        m = self._model
+        qvel = self._state[:, 1 + m.nq:1 + m.nq + m.nv]
+        faults = ~np.isfinite(self._state).all(axis=1) | ~np.isfinite(self._sensordata).all(axis=1)
+        faults |= np.abs(np.nan_to_num(qvel, nan=0.0)).max(axis=1) > self._fault_max_vel
+        faults |= self._state[:, 0] < _STEP_START_TIME  # MuJoCo reset the data after an unstable step
+        if faults.any():
+            self._state[faults] = self._default_state
+            self._sensordata[faults] = 0.0
+            self._num_faults += int(faults.sum())
+        return faults
+
+    # ----------------------------------------------------------------------------------------- state
+    def _check_obj(self, obj_id: int) -> None:
+        if obj_id != _CHAR_ID:
+            raise ValueError(f"object {obj_id} has no articulated state; the character is object {_CHAR_ID}")
+
+    def _out(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(self.device, torch.float32)
+
+    def _cached(self, key: str, fn) -> torch.Tensor:
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    def _root_rot64(self) -> torch.Tensor:
+        q = self._qpos_t[:, self._root_qpos + 3:self._root_qpos + 7]
+        return rot.quat_unit(rot.wxyz_to_xyzw(q))
+
+    def _dof_pos64(self) -> torch.Tensor:
+        dof = torch.zeros(self.num_envs, self._kin_model.dof_size, dtype=torch.float64)
+        if len(self._ball_dof):
+            dof[:, self._ball_dof] = rot.quat_to_exp_map(rot.quat_unit(self._qpos_t[:, self._ball_qpos]))
+        if len(self._hinge_dof):
+            dof[:, self._hinge_dof] = self._qpos_t[:, self._hinge_qpos]
+        return dof
+
+    def _root_ang_vel64(self) -> torch.Tensor:
+        return rot.quat_rotate(self._root_rot64(), self._qvel_t[:, self._root_qvel + 3:self._root_qvel + 6])
+
+    def _body_pose64(self) -> tuple[torch.Tensor, torch.Tensor]:
+        def fk():
+            root_pos = self._qpos_t[:, self._root_qpos:self._root_qpos + 3]
+            pos, rots = self._kin_model.forward_kinematics(root_pos, self._root_rot64(),
+                                                           self._kin_model.dof_to_rot(self._dof_pos64()))
+            return torch.cat([pos, rots], dim=-1)
+        pose = self._cached("body_pose64", fk)
+        return pose[..., :3], pose[..., 3:]
+
+    def _body_vel64(self) -> torch.Tensor:
+        def vel():
+            pos, rots = self._body_pose64()
+            lin, ang = self._kin_model.body_velocities(
+                pos, rots, self._qvel_t[:, self._root_qvel:self._root_qvel + 3], self._root_ang_vel64(),
+                self._qvel_t[:, self._dof_qvel])
+            return torch.cat([lin, ang], dim=-1)
+        return self._cached("body_vel64", vel)
+
+    def get_root_pos(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("root_pos", lambda: self._out(self._qpos_t[:, self._root_qpos:self._root_qpos + 3]))
+
+    def get_root_rot(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("root_rot", lambda: self._out(self._root_rot64()))
+
+    def get_root_vel(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("root_vel", lambda: self._out(self._qvel_t[:, self._root_qvel:self._root_qvel + 3]))
+
+    def get_root_ang_vel(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("root_ang_vel", lambda: self._out(self._root_ang_vel64()))
+
+    def get_dof_pos(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("dof_pos", lambda: self._out(self._dof_pos64()))
+
+    def get_dof_vel(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("dof_vel", lambda: self._out(self._qvel_t[:, self._dof_qvel]))
+
+    def get_dof_forces(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+
+        def forces():
+            out = torch.zeros(self.num_envs, self._kin_model.dof_size, dtype=torch.float64)
+            out[:, self._act_dof] = self._sensor_t[:, self._act_force_cols]
+            return self._out(out)
+        return self._cached("dof_forces", forces)
+
+    def get_body_pos(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("body_pos", lambda: self._out(self._body_pose64()[0]))
+
+    def get_body_rot(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("body_rot", lambda: self._out(self._body_pose64()[1]))
+
+    def get_body_vel(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("body_vel", lambda: self._out(self._body_vel64()[..., :3]))
+
+    def get_body_ang_vel(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._cached("body_ang_vel", lambda: self._out(self._body_vel64()[..., 3:]))
+
+    def get_ground_contact_forces(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        # the contact sensor reports the force the body exerts on the ground; negate for the ground's force
+        return self._cached("ground_forces", lambda: self._out(
+            -self._sensor_t[:, self._contact_cols].reshape(self.num_envs, -1, 3)))
+
+    def set_state(self, obj_id: int, env_ids: torch.Tensor | None = None, *,
+                  root_pos: torch.Tensor | None = None, root_rot: torch.Tensor | None = None,
+                  root_vel: torch.Tensor | None = None, root_ang_vel: torch.Tensor | None = None,
+                  dof_pos: torch.Tensor | None = None, dof_vel: torch.Tensor | None = None) -> None:
+        self._check_obj(obj_id)
+        ids = (torch.arange(self.num_envs) if env_ids is None else torch.as_tensor(env_ids).to("cpu", torch.long))
+        if ids.numel() == 0:
+            return
+        num = ids.numel()
+        rows = ids[:, None]
+        f64 = lambda x, *shape: torch.as_tensor(x).to("cpu", torch.float64).expand(num, *shape)  # noqa: E731
+        rq, rv = self._root_qpos, self._root_qvel
+        if root_pos is not None:
+            self._qpos_t[rows, torch.arange(rq, rq + 3)] = f64(root_pos, 3)
+        if root_rot is not None:
+            self._qpos_t[rows, torch.arange(rq + 3, rq + 7)] = rot.xyzw_to_wxyz(rot.quat_unit(f64(root_rot, 4)))
+        if root_vel is not None:
+            self._qvel_t[rows, torch.arange(rv, rv + 3)] = f64(root_vel, 3)
+        if root_ang_vel is not None:
+            local = rot.quat_rotate_inverse(self._root_rot64()[ids], f64(root_ang_vel, 3))
+            self._qvel_t[rows, torch.arange(rv + 3, rv + 6)] = local
+        if dof_pos is not None:
+            dof = f64(dof_pos, self._kin_model.dof_size)
+            if len(self._ball_dof):
+                quats = rot.exp_map_to_quat(dof[:, self._ball_dof])
+                self._qpos_t[ids[:, None, None], self._ball_qpos[None]] = quats
+            if len(self._hinge_dof):
+                self._qpos_t[rows, self._hinge_qpos[None]] = dof[:, self._hinge_dof]
+        if dof_vel is not None:
+            self._qvel_t[rows, self._dof_qvel[None]] = f64(dof_vel, self._kin_model.dof_size)
+        self._sensordata[ids.numpy()] = 0.0  # contact and actuator readings describe the old state
+        self._cache.clear()
+
+    # ------------------------------------------------------------------------------------ properties
+    def get_kin_char_model(self, obj_id: int) -> KinCharModel:
+        self._check_obj(obj_id)
+        return self._kin_model
+
+    def get_dof_limits(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_obj(obj_id)
+        return self._kin_model.dof_low.clone(), self._kin_model.dof_high.clone()
+
+    def get_torque_limits(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._torque_limit.clone()
+
+    def get_pd_gains(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        self._check_obj(obj_id)
+        return self._kp.clone(), self._kd.clone()
+
+    def get_mass(self, obj_id: int) -> float:
+        self._check_obj(obj_id)
+        return self._mass
+
+    @property
+    def num_faults(self) -> int:
+        return self._num_faults
+
+    @property
+    def model(self) -> mujoco.MjModel:
+        """The compiled MuJoCo model (for renderers and benchmarks; environments must not use it)."""
+        return self._model
+
+    # --------------------------------------------------------------------------------- visualisation
+    def start_video_recording(self) -> None:
+        if self._recorder is None:
+            raise RuntimeError("build the engine with record_video=True to record")
+        self._recorder.start()
+
+    def stop_video_recording(self) -> list[np.ndarray]:
+        """Stop recording; returns the frames (``[H, W, 3]`` uint8, one per control step)."""
+        return self._recorder.stop() if self._recorder is not None else []
+
+    def viewer_running(self) -> bool:
+        return self._viewer is not None and self._viewer.is_running()
+
+    def close(self) -> None:
+        """Release the viewer and renderer (call before interpreter exit)."""
+        if self._viewer is not None:
+            self._viewer.close()
+            self._viewer = None
+        if self._recorder is not None:
+            self._recorder.close()
+            self._recorder = None

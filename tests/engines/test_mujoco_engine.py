@@ -1,0 +1,226 @@
+import math
+
+import mujoco
+import numpy as np
+import pytest
+import torch
+
+from mimickit.engines.engine import ControlMode, build_engine, load_engine_config
+from mimickit.util import rotations as rot
+from mimickit.util.config import ConfigError
+
+from ..conftest import HUMANOID_XML, REPO_ROOT
+
+ENGINE_YAML = REPO_ROOT / "data/engines/mujoco_engine.yaml"
+INIT_ROOT_POS = torch.tensor([0.0, 0.0, 0.882416])
+
+
+def init_dofs(n):
+    dof = torch.zeros(n, 28)
+    dof[:, 6], dof[:, 10] = 1.5708, -1.5708  # arms down from the T-pose
+    return dof
+
+
+def make_engine(num_envs=4, **overrides):
+    config = load_engine_config(ENGINE_YAML, overrides)
+    engine = build_engine(config, num_envs)
+    char = engine.add_character(str(HUMANOID_XML), start_pos=INIT_ROOT_POS.tolist())
+    engine.initialize()
+    engine.set_state(char, root_pos=INIT_ROOT_POS, root_rot=torch.tensor([0.0, 0, 0, 1]),
+                     root_vel=torch.zeros(3), root_ang_vel=torch.zeros(3), dof_pos=init_dofs(num_envs),
+                     dof_vel=torch.zeros(28))
+    return engine, char
+
+
+def full_state(engine, char):
+    return torch.cat([engine.get_root_pos(char), engine.get_root_rot(char), engine.get_root_vel(char),
+                      engine.get_root_ang_vel(char), engine.get_dof_pos(char), engine.get_dof_vel(char)], dim=-1)
+
+
+def random_actions(num_steps, num_envs, seed):
+    g = torch.Generator().manual_seed(seed)
+    return [init_dofs(num_envs) + 0.3 * torch.randn(num_envs, 28, generator=g) for _ in range(num_steps)]
+
+
+def test_holds_initial_pose_standing_for_two_seconds():
+    engine, char = make_engine(2)
+    for _ in range(60):  # 2 s at 30 Hz
+        engine.set_cmd(char, init_dofs(2))
+        faults = engine.step()
+        assert not faults.any()
+        assert torch.all(engine.get_root_pos(char)[:, 2] > 0.8)
+    assert (engine.get_dof_pos(char) - init_dofs(2)).abs().max() < 0.05
+
+
+def test_identical_actions_give_bit_identical_states_across_runs_and_thread_counts():
+    results = []
+    for threads in (1, 2, 2):
+        engine, char = make_engine(6, num_threads=threads)
+        for action in random_actions(20, 6, seed=3):
+            engine.set_cmd(char, action)
+            engine.step()
+        results.append(full_state(engine, char))
+    assert torch.equal(results[0], results[1]) and torch.equal(results[1], results[2])
+
+
+def test_resetting_a_subset_leaves_other_envs_untouched():
+    actions = random_actions(16, 5, seed=4)
+    engine_a, char = make_engine(5)
+    engine_b, _ = make_engine(5)
+    reset_ids = torch.tensor([1, 3])
+    for k, action in enumerate(actions):
+        if k == 8:
+            engine_b.set_state(char, reset_ids, root_pos=torch.tensor([1.0, 2.0, 1.0]), root_vel=torch.zeros(3),
+                               dof_pos=torch.zeros(28), dof_vel=torch.zeros(28))
+            assert torch.allclose(engine_b.get_root_pos(char)[reset_ids], torch.tensor([1.0, 2.0, 1.0]))
+        for engine in (engine_a, engine_b):
+            engine.set_cmd(char, action)
+            engine.step()
+    keep = torch.tensor([0, 2, 4])
+    assert torch.equal(full_state(engine_a, char)[keep], full_state(engine_b, char)[keep])
+    assert not torch.equal(full_state(engine_a, char)[reset_ids], full_state(engine_b, char)[reset_ids])
+
+
+def test_torque_mode_applies_clipped_torques():
+    engine, char = make_engine(2, control_mode="torque")
+    limits = engine.get_torque_limits(char)
+    cmd = torch.zeros(2, 28)
+    cmd[0, 17] = 1000.0  # right knee, limit 150
+    cmd[0, 9] = -20.0  # right elbow, within its 70 N m limit
+    cmd[1, 0:3] = torch.tensor([500.0, -500.0, 50.0])  # abdomen, limit 200
+    engine.set_cmd(char, cmd)
+    engine.step()
+    applied = engine.get_dof_forces(char)
+    expected = torch.maximum(torch.minimum(cmd, limits), -limits)
+    assert torch.allclose(applied, expected, atol=1e-4)
+    assert applied[0, 17].item() == pytest.approx(150.0)
+
+
+def test_pos_mode_reports_pd_gains_and_limits_from_the_asset():
+    engine, char = make_engine(1)
+    kp, kd = engine.get_pd_gains(char)
+    assert kp[0].item() == 1000 and kd[0].item() == 100 and kp[17].item() == 500 and kd[9].item() == 30
+    assert engine.get_torque_limits(char)[3].item() == 50
+    low, high = engine.get_dof_limits(char)
+    assert low[9].item() == 0.0 and high[9].item() == pytest.approx(2.7925)
+    assert engine.get_mass(char) == pytest.approx(50.05, abs=0.01)
+
+
+def test_ground_contact_forces_on_a_hand_pushed_into_the_floor_only():
+    engine, char = make_engine(1, control_mode="none")
+    km = engine.get_kin_char_model(char)
+    upside_down = torch.tensor([1.0, 0.0, 0.0, 0.0])  # 180 deg about x: head down, legs up
+    dof = torch.zeros(1, 28)
+    dof[0, 6] = -math.pi / 2  # right arm along the body, so in the handstand it reaches below the head
+    # right hand centre 1.013 m from the root along the body; sphere radius 4 cm; 5 mm into the floor
+    engine.set_state(char, root_pos=torch.tensor([0.0, 0.0, 1.048]), root_rot=upside_down, dof_pos=dof,
+                     root_vel=torch.zeros(3), dof_vel=torch.zeros(28))
+    hands = [km.get_body_id("right_hand"), km.get_body_id("left_hand")]
+    body_pos = engine.get_body_pos(char)[0]
+    assert body_pos[hands[0], 2] < 0.04 < 0.5 < body_pos[hands[1], 2]  # right hand sphere below the floor
+    engine.step()
+    forces = engine.get_ground_contact_forces(char)[0]
+    assert forces[hands[0], 2] > 1.0  # the floor pushes the right hand up
+    assert torch.all(forces[hands[1]] == 0.0)
+
+
+def test_state_after_set_matches_mujoco_kinematics():
+    engine, char = make_engine(3, control_mode="none")
+    km = engine.get_kin_char_model(char)
+    g = torch.Generator().manual_seed(5)
+    root_pos = torch.randn(3, 3, generator=g)
+    root_rot = rot.quat_unit(torch.randn(3, 4, generator=g))
+    dof_pos = 0.8 * torch.randn(3, 28, generator=g)
+    root_vel, root_ang_vel = torch.randn(3, 3, generator=g), torch.randn(3, 3, generator=g)
+    dof_vel = torch.randn(3, 28, generator=g)
+    engine.set_state(char, root_pos=root_pos, root_rot=root_rot, root_vel=root_vel, root_ang_vel=root_ang_vel,
+                     dof_pos=dof_pos, dof_vel=dof_vel)
+    # read back what was written
+    assert torch.allclose(engine.get_root_pos(char), root_pos, atol=1e-6)
+    assert torch.all(rot.quat_diff_angle(engine.get_root_rot(char), root_rot) < 1e-5)
+    assert torch.allclose(engine.get_root_ang_vel(char), root_ang_vel, atol=1e-5)
+    assert torch.all(rot.quat_diff_angle(km.dof_to_rot(engine.get_dof_pos(char)), km.dof_to_rot(dof_pos)) < 1e-5)
+    assert torch.allclose(engine.get_dof_vel(char), dof_vel, atol=1e-6)
+    # body poses and velocities agree with MuJoCo's own kinematics of the stored state
+    model, data = engine.model, mujoco.MjData(engine.model)
+    bodies = list(range(1, 16))
+    for i in range(3):
+        mujoco.mj_setState(model, data, engine._state[i], mujoco.mjtState.mjSTATE_FULLPHYSICS)
+        mujoco.mj_forward(model, data)
+        assert np.abs(data.xpos[bodies] - engine.get_body_pos(char)[i].numpy()).max() < 1e-5
+        mj_rot = torch.tensor(data.xquat[bodies][:, [1, 2, 3, 0]], dtype=torch.float32)
+        assert torch.all(rot.quat_diff_angle(mj_rot, engine.get_body_rot(char)[i]) < 1e-4)
+        vel = np.zeros(6)
+        for k, b in enumerate(bodies):
+            mujoco.mj_objectVelocity(model, data, mujoco.mjtObj.mjOBJ_XBODY, b, vel, 0)
+            assert np.abs(vel[3:] - engine.get_body_vel(char)[i, k].numpy()).max() < 1e-4
+            assert np.abs(vel[:3] - engine.get_body_ang_vel(char)[i, k].numpy()).max() < 1e-4
+
+
+def test_forced_nan_in_one_env_is_reported_and_only_that_env_reset():
+    actions = random_actions(6, 4, seed=6)
+    clean, char = make_engine(4)
+    faulty, _ = make_engine(4)
+    for k, action in enumerate(actions):
+        if k == 3:
+            faulty.set_state(char, torch.tensor([2]), dof_vel=torch.full((28,), float("nan")))
+        for engine in (clean, faulty):
+            engine.set_cmd(char, action)
+            faults = engine.step()
+        if k == 3:
+            assert faults.tolist() == [False, False, True, False]
+    assert faulty.num_faults == 1 and clean.num_faults == 0
+    state = full_state(faulty, char)
+    assert torch.all(torch.isfinite(state)) and torch.all(torch.isfinite(faulty.get_ground_contact_forces(char)))
+    keep = torch.tensor([0, 1, 3])
+    assert torch.equal(state[keep], full_state(clean, char)[keep])
+
+
+def test_exploding_velocity_counts_as_a_fault():
+    engine, char = make_engine(2, fault_max_vel=50.0)
+    engine.set_state(char, torch.tensor([0]), root_vel=torch.tensor([500.0, 0.0, 0.0]))
+    engine.set_cmd(char, init_dofs(2))
+    assert engine.step().tolist() == [True, False]
+
+
+def test_none_mode_is_a_passive_ragdoll():
+    engine, char = make_engine(1, control_mode="none")
+    for _ in range(45):
+        engine.set_cmd(char, init_dofs(1))
+        engine.step()
+    assert engine.get_root_pos(char)[0, 2] < 0.5
+    assert torch.all(engine.get_dof_forces(char) == 0)
+
+
+def test_vel_mode_drives_joint_velocity():
+    engine, char = make_engine(1, control_mode="vel")
+    cmd = torch.zeros(1, 28)
+    cmd[0, 9] = 1.0  # right elbow at 1 rad/s
+    for _ in range(3):
+        engine.set_cmd(char, cmd)
+        engine.step()
+    assert engine.get_dof_vel(char)[0, 9].item() == pytest.approx(1.0, abs=0.2)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"sim_freq": 100}, "integer multiple"),
+    ({"control_mode": "position"}, "control_mode must be one of"),
+    ({"substeps": 4}, "unknown key"),
+    ({"control_mode": "pd_1d"}, "all 1-DoF"),
+    ({"integrator": "verlet"}, "integrator must be one of"),
+])
+def test_bad_engine_configs_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        make_engine(1, **overrides)
+
+
+def test_unknown_engine_name_is_refused():
+    with pytest.raises(ConfigError, match="unknown engine_name 'isaac_gym'"):
+        build_engine({"engine_name": "isaac_gym"}, 1)
+
+
+def test_timesteps():
+    engine, _ = make_engine(1)
+    assert engine.control_mode == ControlMode.POS
+    assert engine.substeps == 4 and engine.timestep == pytest.approx(1 / 30)
+    assert engine.sim_timestep == pytest.approx(1 / 120)
