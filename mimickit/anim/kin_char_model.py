@@ -173,22 +173,21 @@ class KinCharModel:
 
         Args:
             root_pos: ``[..., 3]`` root position [m]; root_rot: ``[..., 4]``; joint_rot: ``[..., B-1, 4]``.
+        One batched step per tree level (torch op overhead, not arithmetic, dominates at these sizes).
         """
         batch = root_pos.shape[:-1]
         dtype = root_pos.dtype
+        local_trans = self.local_translation.to(dtype)
+        body_local_rot = rot.quat_mul(self.local_rotation[1:].to(dtype), joint_rot)
         body_pos = torch.empty(*batch, self.num_bodies, 3, dtype=dtype, device=root_pos.device)
         body_rot = torch.empty(*batch, self.num_bodies, 4, dtype=dtype, device=root_pos.device)
         body_pos[..., 0, :] = root_pos
         body_rot[..., 0, :] = root_rot
-        local_trans = self.local_translation.to(dtype)
-        local_rot = self.local_rotation.to(dtype)
         for bodies in self._levels:
             parents = self.parent_indices[bodies]
-            parent_pos = body_pos[..., parents, :]
             parent_rot = body_rot[..., parents, :]
-            body_pos[..., bodies, :] = parent_pos + rot.quat_rotate(parent_rot, local_trans[bodies])
-            body_rot[..., bodies, :] = rot.quat_mul(parent_rot,
-                                                    rot.quat_mul(local_rot[bodies], joint_rot[..., bodies - 1, :]))
+            body_pos[..., bodies, :] = body_pos[..., parents, :] + rot.quat_rotate(parent_rot, local_trans[bodies])
+            body_rot[..., bodies, :] = rot.quat_mul(parent_rot, body_local_rot[..., bodies - 1, :])
         return body_pos, body_rot
 
     def body_velocities(self, body_pos: torch.Tensor, body_rot: torch.Tensor, root_vel: torch.Tensor,

@@ -157,7 +157,7 @@ class MujocoEngine(Engine):
             raise ConfigError(f"{self._source}: the MuJoCo engine needs a free root joint on the character")
         self._root_qpos = int(m.jnt_qposadr[m.body_jntadr[root]])
         self._root_qvel = int(m.jnt_dofadr[m.body_jntadr[root]])
-        ball_qpos, ball_dof, hinge_qpos, hinge_dof = [], [], [], []
+        ball_qpos, ball_dof, hinge_qpos, hinge_dof, ball_joint, hinge_joint, hinge_axis = [], [], [], [], [], [], []
         dof_qvel = np.zeros(km.dof_size, dtype=np.int64)
         self._joint_of_kin = {}
         for j, joint in enumerate(km.joints[1:], start=1):
@@ -173,14 +173,21 @@ class MujocoEngine(Engine):
             if joint.joint_type == JointType.SPHERICAL:
                 ball_qpos.append([qadr + 1, qadr + 2, qadr + 3, qadr])  # MuJoCo w,x,y,z -> x,y,z,w
                 ball_dof.append(list(range(joint.dof_idx, joint.dof_idx + 3)))
+                ball_joint.append(j - 1)
                 dof_qvel[joint.dof_idx:joint.dof_idx + 3] = range(vadr, vadr + 3)
             else:
                 hinge_qpos.append(qadr)
                 hinge_dof.append(joint.dof_idx)
+                hinge_joint.append(j - 1)
+                hinge_axis.append(joint.axis)
                 dof_qvel[joint.dof_idx] = vadr
         as_long = lambda x: torch.tensor(x, dtype=torch.long)  # noqa: E731
         self._ball_qpos, self._ball_dof = as_long(ball_qpos).reshape(-1, 4), as_long(ball_dof).reshape(-1, 3)
         self._hinge_qpos, self._hinge_dof = as_long(hinge_qpos), as_long(hinge_dof)
+        self._ball_joint, self._hinge_joint = as_long(ball_joint), as_long(hinge_joint)
+        self._hinge_axis = torch.tensor(hinge_axis, dtype=torch.float32).reshape(-1, 3)
+        self._root_rot_qpos = as_long([self._root_qpos + 4, self._root_qpos + 5, self._root_qpos + 6,
+                                       self._root_qpos + 3])
         self._dof_qvel = torch.from_numpy(dof_qvel)
         self._mass = float(sum(m.body_mass[b] for b in self._body_ids))
 
@@ -334,101 +341,108 @@ class MujocoEngine(Engine):
         if obj_id != _CHAR_ID:
             raise ValueError(f"object {obj_id} has no articulated state; the character is object {_CHAR_ID}")
 
-    def _out(self, x: torch.Tensor) -> torch.Tensor:
-        return x.to(self.device, torch.float32)
-
     def _cached(self, key: str, fn) -> torch.Tensor:
         if key not in self._cache:
             self._cache[key] = fn()
         return self._cache[key]
 
-    def _root_rot64(self) -> torch.Tensor:
-        q = self._qpos_t[:, self._root_qpos + 3:self._root_qpos + 7]
-        return rot.quat_unit(rot.wxyz_to_xyzw(q))
+    def _state32(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """float32 ``qpos [N, nq]``, ``qvel [N, nv]`` and sensor data, converted once per step."""
+        nq, nv = self._model.nq, self._model.nv
+        s = self._cached("state32", lambda: torch.cat([self._state_t[:, 1:1 + nq + nv], self._sensor_t],
+                                                     dim=1).to(torch.float32))
+        return s[:, :nq], s[:, nq:nq + nv], s[:, nq + nv:]
 
-    def _dof_pos64(self) -> torch.Tensor:
-        dof = torch.zeros(self.num_envs, self._kin_model.dof_size, dtype=torch.float64)
-        if len(self._ball_dof):
-            dof[:, self._ball_dof] = rot.quat_to_exp_map(rot.quat_unit(self._qpos_t[:, self._ball_qpos]))
-        if len(self._hinge_dof):
-            dof[:, self._hinge_dof] = self._qpos_t[:, self._hinge_qpos]
-        return dof
+    def _decoded(self, key: str) -> torch.Tensor:
+        """Batched decoding of the raw state into the API's quantities (computed on first use per step)."""
+        if key in self._cache:
+            return self._cache[key]
+        qpos, qvel, sensors = self._state32()
+        rq, rv = self._root_qpos, self._root_qvel
+        if key == "root_rot":
+            value = qpos[:, self._root_rot_qpos]
+        elif key == "root_ang_vel":
+            value = rot.quat_rotate(self._decoded("root_rot"), qvel[:, rv + 3:rv + 6])
+        elif key == "joint_rot":
+            value = rot.quat_identity((self.num_envs, self._kin_model.num_joints))
+            value[:, self._ball_joint] = qpos[:, self._ball_qpos]
+            if len(self._hinge_joint):
+                value[:, self._hinge_joint] = rot.axis_angle_to_quat(self._hinge_axis, qpos[:, self._hinge_qpos])
+        elif key == "dof_pos":
+            value = torch.zeros(self.num_envs, self._kin_model.dof_size)
+            value[:, self._ball_dof] = rot.quat_to_exp_map(qpos[:, self._ball_qpos])
+            value[:, self._hinge_dof] = qpos[:, self._hinge_qpos]
+        elif key == "body_pose":
+            pos, rots = self._kin_model.forward_kinematics(qpos[:, rq:rq + 3], self._decoded("root_rot"),
+                                                           self._decoded("joint_rot"))
+            value = torch.cat([pos, rots], dim=-1)
+        elif key == "body_vel":
+            pose = self._decoded("body_pose")
+            lin, ang = self._kin_model.body_velocities(pose[..., :3], pose[..., 3:], qvel[:, rv:rv + 3],
+                                                       self._decoded("root_ang_vel"), qvel[:, self._dof_qvel])
+            value = torch.cat([lin, ang], dim=-1)
+        elif key == "dof_forces":
+            value = torch.zeros(self.num_envs, self._kin_model.dof_size)
+            value[:, self._act_dof] = sensors[:, self._act_force_cols]
+        elif key == "ground_forces":
+            # the contact sensor reports the force the body exerts on the ground; negate for the ground's force
+            value = -sensors[:, self._contact_cols].reshape(self.num_envs, -1, 3)
+        else:
+            raise KeyError(key)
+        self._cache[key] = value
+        return value
 
-    def _root_ang_vel64(self) -> torch.Tensor:
-        return rot.quat_rotate(self._root_rot64(), self._qvel_t[:, self._root_qvel + 3:self._root_qvel + 6])
-
-    def _body_pose64(self) -> tuple[torch.Tensor, torch.Tensor]:
-        def fk():
-            root_pos = self._qpos_t[:, self._root_qpos:self._root_qpos + 3]
-            pos, rots = self._kin_model.forward_kinematics(root_pos, self._root_rot64(),
-                                                           self._kin_model.dof_to_rot(self._dof_pos64()))
-            return torch.cat([pos, rots], dim=-1)
-        pose = self._cached("body_pose64", fk)
-        return pose[..., :3], pose[..., 3:]
-
-    def _body_vel64(self) -> torch.Tensor:
-        def vel():
-            pos, rots = self._body_pose64()
-            lin, ang = self._kin_model.body_velocities(
-                pos, rots, self._qvel_t[:, self._root_qvel:self._root_qvel + 3], self._root_ang_vel64(),
-                self._qvel_t[:, self._dof_qvel])
-            return torch.cat([lin, ang], dim=-1)
-        return self._cached("body_vel64", vel)
+    def _out(self, key: str, value_fn) -> torch.Tensor:
+        """A getter's result on the engine device, computed once per step."""
+        return self._cached("out:" + key, lambda: value_fn().to(self.device))
 
     def get_root_pos(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("root_pos", lambda: self._out(self._qpos_t[:, self._root_qpos:self._root_qpos + 3]))
+        return self._out("root_pos", lambda: self._state32()[0][:, self._root_qpos:self._root_qpos + 3])
 
     def get_root_rot(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("root_rot", lambda: self._out(self._root_rot64()))
+        return self._out("root_rot", lambda: self._decoded("root_rot"))
 
     def get_root_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("root_vel", lambda: self._out(self._qvel_t[:, self._root_qvel:self._root_qvel + 3]))
+        return self._out("root_vel", lambda: self._state32()[1][:, self._root_qvel:self._root_qvel + 3])
 
     def get_root_ang_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("root_ang_vel", lambda: self._out(self._root_ang_vel64()))
+        return self._out("root_ang_vel", lambda: self._decoded("root_ang_vel"))
 
     def get_dof_pos(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("dof_pos", lambda: self._out(self._dof_pos64()))
+        return self._out("dof_pos", lambda: self._decoded("dof_pos"))
 
     def get_dof_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("dof_vel", lambda: self._out(self._qvel_t[:, self._dof_qvel]))
+        return self._out("dof_vel", lambda: self._state32()[1][:, self._dof_qvel])
 
     def get_dof_forces(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-
-        def forces():
-            out = torch.zeros(self.num_envs, self._kin_model.dof_size, dtype=torch.float64)
-            out[:, self._act_dof] = self._sensor_t[:, self._act_force_cols]
-            return self._out(out)
-        return self._cached("dof_forces", forces)
+        return self._out("dof_forces", lambda: self._decoded("dof_forces"))
 
     def get_body_pos(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("body_pos", lambda: self._out(self._body_pose64()[0]))
+        return self._out("body_pos", lambda: self._decoded("body_pose")[..., :3])
 
     def get_body_rot(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("body_rot", lambda: self._out(self._body_pose64()[1]))
+        return self._out("body_rot", lambda: self._decoded("body_pose")[..., 3:])
 
     def get_body_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("body_vel", lambda: self._out(self._body_vel64()[..., :3]))
+        return self._out("body_vel", lambda: self._decoded("body_vel")[..., :3])
 
     def get_body_ang_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._cached("body_ang_vel", lambda: self._out(self._body_vel64()[..., 3:]))
+        return self._out("body_ang_vel", lambda: self._decoded("body_vel")[..., 3:])
 
     def get_ground_contact_forces(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        # the contact sensor reports the force the body exerts on the ground; negate for the ground's force
-        return self._cached("ground_forces", lambda: self._out(
-            -self._sensor_t[:, self._contact_cols].reshape(self.num_envs, -1, 3)))
+        return self._out("ground_forces", lambda: self._decoded("ground_forces"))
 
     def set_state(self, obj_id: int, env_ids: torch.Tensor | None = None, *,
                   root_pos: torch.Tensor | None = None, root_rot: torch.Tensor | None = None,
@@ -449,7 +463,8 @@ class MujocoEngine(Engine):
         if root_vel is not None:
             self._qvel_t[rows, torch.arange(rv, rv + 3)] = f64(root_vel, 3)
         if root_ang_vel is not None:
-            local = rot.quat_rotate_inverse(self._root_rot64()[ids], f64(root_ang_vel, 3))
+            root_rot64 = rot.quat_unit(rot.wxyz_to_xyzw(self._qpos_t[ids, rq + 3:rq + 7]))
+            local = rot.quat_rotate_inverse(root_rot64, f64(root_ang_vel, 3))
             self._qvel_t[rows, torch.arange(rv + 3, rv + 6)] = local
         if dof_pos is not None:
             dof = f64(dof_pos, self._kin_model.dof_size)
