@@ -279,7 +279,9 @@ class MujocoEngine(Engine):
         self._qvel_t = self._state_t[:, 1 + m.nq:1 + m.nq + m.nv]
         self._sensor_t = torch.from_numpy(self._sensordata)
         self._cmd = torch.zeros(n, self._kin_model.dof_size, dtype=torch.float64)
-        self._cache: dict[str, torch.Tensor] = {}
+        self._core: dict[str, torch.Tensor] | None = None  # decoded state of all envs, see _decoded
+        self._stale_rows: torch.Tensor | None = None
+        self._body_vel_cache: torch.Tensor | None = None
 
     # ------------------------------------------------------------------------------------- stepping
     def set_cmd(self, obj_id: int, cmd: torch.Tensor) -> None:
@@ -301,7 +303,7 @@ class MujocoEngine(Engine):
             self._ctrl[:] = cmd[:, self._act_dof].numpy()[:, None, :]
             self._rollout_call()
         faults = self._detect_faults()
-        self._cache.clear()
+        self._core, self._stale_rows, self._body_vel_cache = None, None, None
         if self._viewer is not None:
             self._viewer.sync(self._state[0])
         return torch.from_numpy(faults).to(self.device)
@@ -341,108 +343,106 @@ class MujocoEngine(Engine):
         if obj_id != _CHAR_ID:
             raise ValueError(f"object {obj_id} has no articulated state; the character is object {_CHAR_ID}")
 
-    def _cached(self, key: str, fn) -> torch.Tensor:
-        if key not in self._cache:
-            self._cache[key] = fn()
-        return self._cache[key]
-
-    def _state32(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """float32 ``qpos [N, nq]``, ``qvel [N, nv]`` and sensor data, converted once per step."""
+    def _decode_rows(self, rows: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """Decode the raw state of ``rows`` (all if None) into the API's quantities, float32, batched."""
         nq, nv = self._model.nq, self._model.nv
-        s = self._cached("state32", lambda: torch.cat([self._state_t[:, 1:1 + nq + nv], self._sensor_t],
-                                                     dim=1).to(torch.float32))
-        return s[:, :nq], s[:, nq:nq + nv], s[:, nq + nv:]
+        sel = slice(None) if rows is None else rows
+        s = torch.cat([self._state_t[sel, 1:1 + nq + nv], self._sensor_t[sel]], dim=1).to(torch.float32)
+        qpos, qvel, sensors = s[:, :nq], s[:, nq:nq + nv], s[:, nq + nv:]
+        n, km = s.shape[0], self._kin_model
+        rq, rv = self._root_qpos, self._root_qvel
+        root_pos, root_rot = qpos[:, rq:rq + 3], qpos[:, self._root_rot_qpos]
+        ball = qpos[:, self._ball_qpos]
+        joint_rot = rot.quat_identity((n, km.num_joints))
+        joint_rot[:, self._ball_joint] = ball
+        dof_pos = torch.zeros(n, km.dof_size)
+        dof_pos[:, self._ball_dof] = rot.quat_to_exp_map(ball)
+        if len(self._hinge_joint):
+            hinge = qpos[:, self._hinge_qpos]
+            joint_rot[:, self._hinge_joint] = rot.axis_angle_to_quat(self._hinge_axis, hinge)
+            dof_pos[:, self._hinge_dof] = hinge
+        body_pos, body_rot = km.forward_kinematics(root_pos, root_rot, joint_rot)
+        dof_forces = torch.zeros(n, km.dof_size)
+        dof_forces[:, self._act_dof] = sensors[:, self._act_force_cols]
+        return {
+            "root_pos": root_pos, "root_rot": root_rot, "root_vel": qvel[:, rv:rv + 3],
+            "root_ang_vel": rot.quat_rotate(root_rot, qvel[:, rv + 3:rv + 6]), "dof_pos": dof_pos,
+            "dof_vel": qvel[:, self._dof_qvel], "body_pos": body_pos, "body_rot": body_rot,
+            # the contact sensor reports the force the body exerts on the ground; negate for the ground's force
+            "ground_forces": -sensors[:, self._contact_cols].reshape(n, -1, 3), "dof_forces": dof_forces,
+        }
 
     def _decoded(self, key: str) -> torch.Tensor:
-        """Batched decoding of the raw state into the API's quantities (computed on first use per step)."""
-        if key in self._cache:
-            return self._cache[key]
-        qpos, qvel, sensors = self._state32()
-        rq, rv = self._root_qpos, self._root_qvel
-        if key == "root_rot":
-            value = qpos[:, self._root_rot_qpos]
-        elif key == "root_ang_vel":
-            value = rot.quat_rotate(self._decoded("root_rot"), qvel[:, rv + 3:rv + 6])
-        elif key == "joint_rot":
-            value = rot.quat_identity((self.num_envs, self._kin_model.num_joints))
-            value[:, self._ball_joint] = qpos[:, self._ball_qpos]
-            if len(self._hinge_joint):
-                value[:, self._hinge_joint] = rot.axis_angle_to_quat(self._hinge_axis, qpos[:, self._hinge_qpos])
-        elif key == "dof_pos":
-            value = torch.zeros(self.num_envs, self._kin_model.dof_size)
-            value[:, self._ball_dof] = rot.quat_to_exp_map(qpos[:, self._ball_qpos])
-            value[:, self._hinge_dof] = qpos[:, self._hinge_qpos]
-        elif key == "body_pose":
-            pos, rots = self._kin_model.forward_kinematics(qpos[:, rq:rq + 3], self._decoded("root_rot"),
-                                                           self._decoded("joint_rot"))
-            value = torch.cat([pos, rots], dim=-1)
-        elif key == "body_vel":
-            pose = self._decoded("body_pose")
-            lin, ang = self._kin_model.body_velocities(pose[..., :3], pose[..., 3:], qvel[:, rv:rv + 3],
-                                                       self._decoded("root_ang_vel"), qvel[:, self._dof_qvel])
-            value = torch.cat([lin, ang], dim=-1)
-        elif key == "dof_forces":
-            value = torch.zeros(self.num_envs, self._kin_model.dof_size)
-            value[:, self._act_dof] = sensors[:, self._act_force_cols]
-        elif key == "ground_forces":
-            # the contact sensor reports the force the body exerts on the ground; negate for the ground's force
-            value = -sensors[:, self._contact_cols].reshape(self.num_envs, -1, 3)
-        else:
-            raise KeyError(key)
-        self._cache[key] = value
-        return value
+        """One decoded quantity for all envs: decoded in full once per step, then only the rows that
+        ``set_state`` changed (resetting a few envs does not re-decode the whole batch)."""
+        if self._core is None:
+            self._core = self._decode_rows(None)
+            self._stale_rows = None
+        elif self._stale_rows is not None:
+            rows = torch.unique(self._stale_rows)
+            for name, value in self._decode_rows(rows).items():
+                self._core[name][rows] = value
+            self._stale_rows = None
+        return self._core[key]
 
-    def _out(self, key: str, value_fn) -> torch.Tensor:
-        """A getter's result on the engine device, computed once per step."""
-        return self._cached("out:" + key, lambda: value_fn().to(self.device))
+    def _body_vel(self) -> torch.Tensor:
+        if self._body_vel_cache is None:
+            lin, ang = self._kin_model.body_velocities(
+                self._decoded("body_pos"), self._decoded("body_rot"), self._decoded("root_vel"),
+                self._decoded("root_ang_vel"), self._decoded("dof_vel"))
+            self._body_vel_cache = torch.cat([lin, ang], dim=-1)
+        return self._body_vel_cache
+
+    def _out(self, value: torch.Tensor) -> torch.Tensor:
+        return value if self.device.type == "cpu" else value.to(self.device)
 
     def get_root_pos(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("root_pos", lambda: self._state32()[0][:, self._root_qpos:self._root_qpos + 3])
+        return self._out(self._decoded("root_pos"))
 
     def get_root_rot(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("root_rot", lambda: self._decoded("root_rot"))
+        return self._out(self._decoded("root_rot"))
 
     def get_root_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("root_vel", lambda: self._state32()[1][:, self._root_qvel:self._root_qvel + 3])
+        return self._out(self._decoded("root_vel"))
 
     def get_root_ang_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("root_ang_vel", lambda: self._decoded("root_ang_vel"))
+        return self._out(self._decoded("root_ang_vel"))
 
     def get_dof_pos(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("dof_pos", lambda: self._decoded("dof_pos"))
+        return self._out(self._decoded("dof_pos"))
 
     def get_dof_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("dof_vel", lambda: self._state32()[1][:, self._dof_qvel])
+        return self._out(self._decoded("dof_vel"))
 
     def get_dof_forces(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("dof_forces", lambda: self._decoded("dof_forces"))
+        return self._out(self._decoded("dof_forces"))
 
     def get_body_pos(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("body_pos", lambda: self._decoded("body_pose")[..., :3])
+        return self._out(self._decoded("body_pos"))
 
     def get_body_rot(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("body_rot", lambda: self._decoded("body_pose")[..., 3:])
+        return self._out(self._decoded("body_rot"))
 
     def get_body_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("body_vel", lambda: self._decoded("body_vel")[..., :3])
+        return self._out(self._body_vel()[..., :3])
 
     def get_body_ang_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("body_ang_vel", lambda: self._decoded("body_vel")[..., 3:])
+        return self._out(self._body_vel()[..., 3:])
 
     def get_ground_contact_forces(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
-        return self._out("ground_forces", lambda: self._decoded("ground_forces"))
+        return self._out(self._decoded("ground_forces"))
 
     def set_state(self, obj_id: int, env_ids: torch.Tensor | None = None, *,
                   root_pos: torch.Tensor | None = None, root_rot: torch.Tensor | None = None,
@@ -476,7 +476,9 @@ class MujocoEngine(Engine):
         if dof_vel is not None:
             self._qvel_t[rows, self._dof_qvel[None]] = f64(dof_vel, self._kin_model.dof_size)
         self._sensordata[ids.numpy()] = 0.0  # contact and actuator readings describe the old state
-        self._cache.clear()
+        if self._core is not None:
+            self._stale_rows = ids if self._stale_rows is None else torch.cat([self._stale_rows, ids])
+        self._body_vel_cache = None
 
     # ------------------------------------------------------------------------------------ properties
     def get_kin_char_model(self, obj_id: int) -> KinCharModel:

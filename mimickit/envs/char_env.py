@@ -1,0 +1,205 @@
+"""One simulated character per environment: engine set-up, action bounds, character observations,
+episode clock. Subclasses add the task (reference tracking, playback, ...)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from mimickit.anim.kin_char_model import JointType, KinCharModel
+from mimickit.engines.engine import ControlMode, Engine, build_engine, load_engine_config
+from mimickit.envs.base_env import BaseEnv, DoneFlags
+from mimickit.envs.terms.observations import compute_char_obs
+from mimickit.util import rotations as rot
+from mimickit.util.config import ConfigError
+
+CHAR_ENV_KEYS = ("env_name", "char_file", "episode_length", "global_obs", "root_height_obs",
+                 "zero_center_action", "init_pose", "key_bodies", "camera_mode", "engine")
+
+
+def compute_action_bounds(kin_model: KinCharModel, control_mode: ControlMode, torque_limits: torch.Tensor,
+                          zero_center_action: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-DoF action limits ``([D], [D])``.
+
+    pos / pd_1d: spherical joints get +-1.2 max|range| of their three axes on every component; hinges get
+    mid +- 1.4 max(|high - mid|, |low - mid|) with mid the range centre (0 if ``zero_center_action``).
+    vel: +-2 pi; torque: +-torque limit; none: +-1.
+    """
+    d = kin_model.dof_size
+    if control_mode == ControlMode.VEL:
+        return torch.full((d,), -2 * torch.pi), torch.full((d,), 2 * torch.pi)
+    if control_mode == ControlMode.TORQUE:
+        return -torque_limits.clone(), torque_limits.clone()
+    if control_mode == ControlMode.NONE:
+        return -torch.ones(d), torch.ones(d)
+    low, high = torch.zeros(d), torch.zeros(d)
+    for joint in kin_model.joints[1:]:
+        s = slice(joint.dof_idx, joint.dof_idx + joint.dof_dim)
+        jl, jh = kin_model.dof_low[s].cpu(), kin_model.dof_high[s].cpu()
+        if joint.joint_type == JointType.SPHERICAL:
+            scale = 1.2 * torch.maximum(jl.abs(), jh.abs()).max()
+            low[s], high[s] = -scale, scale
+        elif joint.joint_type == JointType.HINGE:
+            mid = torch.zeros(1) if zero_center_action else 0.5 * (jl + jh)
+            scale = 1.4 * torch.maximum((jh - mid).abs(), (jl - mid).abs())
+            low[s], high[s] = mid - scale, mid + scale
+    if torch.any(high - low <= 0) or not torch.all(torch.isfinite(high - low)):
+        raise ConfigError("every actuated joint needs a finite, non-empty range to derive action bounds")
+    return low, high
+
+
+class CharEnv(BaseEnv):
+    """A character in ``num_envs`` environments behind the Engine API.
+
+    Config keys (``CONFIG_KEYS``): ``char_file``, ``episode_length`` [s], ``global_obs``,
+    ``root_height_obs`` (True), ``zero_center_action`` (False), ``init_pose`` ([root pos 3, root exp map 3,
+    DoFs], or 3 numbers for the root position), ``key_bodies`` ([]), ``camera_mode`` (track | still),
+    ``engine`` (overrides of the engine yaml).
+    """
+
+    CONFIG_KEYS: tuple[str, ...] = CHAR_ENV_KEYS
+    REQUIRED_KEYS: tuple[str, ...] = ("env_name", "char_file", "episode_length", "global_obs")
+
+    def __init__(self, config: dict[str, Any], engine_config: dict[str, Any], num_envs: int,
+                 device: torch.device | str = "cpu", visualize: bool = False, record_video: bool = False,
+                 source: str = "env config") -> None:
+        self.config = config
+        self.source = source
+        self.num_envs = num_envs
+        self.device = torch.device(device)
+        self.episode_length = float(config["episode_length"])
+        self.global_obs = bool(config["global_obs"])
+        self.root_height_obs = bool(config.get("root_height_obs", True))
+        self.engine: Engine = build_engine(engine_config, num_envs, self.device, source=source,
+                                           visualize=visualize, record_video=record_video)
+        self._configure_engine(self.engine)
+        self.engine.initialize()
+        self.char_id = 0
+        self.kin_model = self.engine.get_kin_char_model(self.char_id).to(self.device)
+        self._parse_init_pose(config.get("init_pose"))
+        self.key_body_ids = self._body_ids(config.get("key_bodies", []), "key_bodies")
+        self.step_count = torch.zeros(num_envs, dtype=torch.long, device=self.device)
+        self.time = torch.zeros(num_envs, device=self.device)  # step_count x control timestep [s]
+        self._build_task()
+        low, high = compute_action_bounds(self.kin_model, self.engine.control_mode,
+                                          self.engine.get_torque_limits(self.char_id),
+                                          bool(config.get("zero_center_action", False)))
+        self._action_low, self._action_high = low.to(self.device), high.to(self.device)
+        self.reward = torch.zeros(num_envs, device=self.device)
+        self.done = torch.zeros(num_envs, dtype=torch.int32, device=self.device)
+        self.fault_count = 0
+        self.obs = torch.zeros(num_envs, self._compute_obs_dim(), device=self.device)
+
+    # ------------------------------------------------------------------------------------- building
+    def _configure_engine(self, engine: Engine) -> None:
+        """Add the scene to the engine before it is initialised."""
+        engine.add_character(self.config["char_file"], start_pos=(0.0, 0.0, 1.0))
+
+    def _build_task(self) -> None:
+        """Task-specific set-up once the kinematic model exists (before the observation size is taken)."""
+
+    def _parse_init_pose(self, init_pose: list[float] | None) -> None:
+        dof_size = self.kin_model.dof_size
+        pose = torch.zeros(6 + dof_size)
+        if init_pose is not None:
+            values = torch.tensor(init_pose, dtype=torch.float32)
+            if values.numel() not in (3, 6 + dof_size):
+                raise ConfigError(f"{self.source}: init_pose must hold 3 or {6 + dof_size} numbers "
+                                  f"(root pos 3, root exp map 3, {dof_size} DoFs), found {values.numel()}")
+            pose[:values.numel()] = values
+        pose = pose.to(self.device)
+        self.init_root_pos = pose[:3]
+        self.init_root_rot = rot.exp_map_to_quat(pose[3:6])
+        self.init_dof_pos = pose[6:]
+
+    def _body_ids(self, names: list[str], key: str) -> torch.Tensor:
+        unknown = [n for n in names if n not in self.kin_model.body_names]
+        if unknown:
+            raise ConfigError(f"{self.source}: {key} names unknown bodies {unknown}; bodies are "
+                              f"{self.kin_model.body_names}")
+        return torch.tensor([self.kin_model.get_body_id(n) for n in names], dtype=torch.long, device=self.device)
+
+    def _compute_obs_dim(self) -> int:
+        return int(self._compute_obs(torch.arange(1, device=self.device)).shape[-1])
+
+    # ------------------------------------------------------------------------------------ interface
+    @property
+    def obs_dim(self) -> int:
+        return int(self.obs.shape[-1])
+
+    @property
+    def action_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._action_low, self._action_high
+
+    def reset(self, env_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        ids = torch.arange(self.num_envs, device=self.device) if env_ids is None else env_ids
+        if ids.numel() > 0:
+            self.step_count[ids] = 0
+            self.time[ids] = 0.0
+            self.done[ids] = int(DoneFlags.NULL)
+            self._reset_envs(ids)
+            self.obs[ids] = self._compute_obs(ids)
+        return self.obs, {}
+
+    def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        action = torch.maximum(torch.minimum(action, self._action_high), self._action_low)
+        self.engine.set_cmd(self.char_id, action)
+        faults = self.engine.step()
+        self.step_count += 1
+        self.time[:] = self.step_count * self.engine.timestep
+        self._update_task()
+        self.obs[:] = self._compute_obs(None)
+        self.reward[:] = self._compute_reward()
+        self.done[:] = self._compute_done()
+        if faults.any():  # non-finite or exploded physics: end those episodes and count them
+            self.done[faults.to(self.device)] = int(DoneFlags.FAIL)
+            self.fault_count += int(faults.sum())
+        return self.obs, self.reward, self.done, {"num_faults": self.fault_count}
+
+    # --------------------------------------------------------------------------------------- hooks
+    def _reset_envs(self, env_ids: torch.Tensor) -> None:
+        """Put ``env_ids`` in the init pose at rest."""
+        n = env_ids.numel()
+        self.engine.set_state(self.char_id, env_ids, root_pos=self.init_root_pos.expand(n, 3),
+                              root_rot=self.init_root_rot.expand(n, 4), root_vel=torch.zeros(n, 3),
+                              root_ang_vel=torch.zeros(n, 3), dof_pos=self.init_dof_pos.expand(n, -1),
+                              dof_vel=torch.zeros(n, self.kin_model.dof_size))
+
+    def _update_task(self) -> None:
+        """Advance task state after physics (e.g. the reference motion)."""
+
+    def _compute_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        return self._char_obs(env_ids)
+
+    def _compute_reward(self) -> torch.Tensor:
+        return torch.ones(self.num_envs, device=self.device)
+
+    def _compute_done(self) -> torch.Tensor:
+        done = torch.zeros(self.num_envs, dtype=torch.int32, device=self.device)
+        done[self.time >= self.episode_length] = int(DoneFlags.TIME)
+        return done
+
+    # --------------------------------------------------------------------------------------- state
+    def _sim_state(self, env_ids: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The character's state for ``env_ids`` (all if None), as the observation and reward terms use it."""
+        e, c = self.engine, self.char_id
+        sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
+        dof_pos = sel(e.get_dof_pos(c))
+        return {
+            "root_pos": sel(e.get_root_pos(c)), "root_rot": sel(e.get_root_rot(c)),
+            "root_vel": sel(e.get_root_vel(c)), "root_ang_vel": sel(e.get_root_ang_vel(c)),
+            "dof_pos": dof_pos, "dof_vel": sel(e.get_dof_vel(c)), "joint_rot": self.kin_model.dof_to_rot(dof_pos),
+            "body_pos": sel(e.get_body_pos(c)),
+        }
+
+    def _char_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        s = self._sim_state(env_ids)
+        return compute_char_obs(s["root_pos"], s["root_rot"], s["root_vel"], s["root_ang_vel"], s["joint_rot"],
+                                s["dof_vel"], s["body_pos"][:, self.key_body_ids], self.global_obs,
+                                self.root_height_obs)
+
+    def close(self) -> None:
+        close = getattr(self.engine, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,208 @@
+"""DeepMimic: track a reference motion clip (or a weighted set of clips) with a simulated character."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from mimickit.anim.motion import LoopMode
+from mimickit.anim.motion_lib import MotionLib
+from mimickit.envs.base_env import EnvMode
+from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
+from mimickit.envs.terms import metrics
+from mimickit.envs.terms.observations import compute_phase_obs, compute_target_obs
+from mimickit.envs.terms.rewards import REWARD_TERMS, TrackingRewardConfig, TrackingState, compute_tracking_reward
+from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
+from mimickit.util.config import ConfigError
+
+_REWARD_KEYS = tuple(f"reward_{t}_{k}" for t in REWARD_TERMS for k in ("w", "scale"))
+DEEPMIMIC_KEYS = CHAR_ENV_KEYS + (
+    "motion_file", "enable_early_termination", "pose_termination", "pose_termination_dist", "enable_phase_obs",
+    "num_phase_encoding", "enable_tar_obs", "tar_obs_steps", "rand_reset", "contact_bodies", "joint_err_w",
+) + _REWARD_KEYS
+
+
+class DeepMimicEnv(CharEnv):
+    """Reference-state initialisation, tracking observations, the five-term tracking reward, early
+    termination on ground contact / pose error, and the paper's tracking errors in TEST mode.
+
+    Extra config keys: ``motion_file``, ``enable_early_termination``, ``pose_termination`` (False),
+    ``pose_termination_dist`` (1.0 m), ``enable_phase_obs`` (True), ``num_phase_encoding`` (0),
+    ``enable_tar_obs`` (False), ``tar_obs_steps`` ([1]), ``rand_reset`` (True), ``contact_bodies`` ([]),
+    ``joint_err_w`` (ones, one per non-root joint), ``reward_{pose,vel,root_pose,root_vel,key_pos}_{w,scale}``.
+    """
+
+    CONFIG_KEYS = DEEPMIMIC_KEYS
+    REQUIRED_KEYS = CharEnv.REQUIRED_KEYS + ("motion_file", "enable_early_termination") + _REWARD_KEYS
+
+    def _build_task(self) -> None:
+        cfg = self.config
+        self.motion_lib = MotionLib(cfg["motion_file"], self.kin_model, self.device)
+        self.enable_early_termination = bool(cfg["enable_early_termination"])
+        self.pose_termination = bool(cfg.get("pose_termination", False))
+        self.pose_termination_dist = float(cfg.get("pose_termination_dist", 1.0))
+        self.enable_phase_obs = bool(cfg.get("enable_phase_obs", True))
+        self.num_phase_encoding = int(cfg.get("num_phase_encoding", 0))
+        self.enable_tar_obs = bool(cfg.get("enable_tar_obs", False))
+        self.tar_obs_steps = torch.tensor(cfg.get("tar_obs_steps", [1]), dtype=torch.float32, device=self.device)
+        self.rand_reset = bool(cfg.get("rand_reset", True))
+        self.track_root = self.enable_tar_obs and self.global_obs
+        self.reward_cfg = TrackingRewardConfig(**{f"{t}_{k}": float(cfg[f"reward_{t}_{k}"])
+                                                  for t in REWARD_TERMS for k in ("w", "scale")})
+        num_joints = self.kin_model.num_joints
+        joint_err_w = torch.tensor(cfg.get("joint_err_w", [1.0] * num_joints), dtype=torch.float32)
+        if joint_err_w.numel() != num_joints:
+            raise ConfigError(f"{self.source}: joint_err_w needs {num_joints} values (one per non-root joint), "
+                              f"found {joint_err_w.numel()}")
+        self.joint_err_w = joint_err_w.to(self.device)
+        self.dof_err_w = self.kin_model.expand_joint_weights(self.joint_err_w)
+        allowed = torch.zeros(self.kin_model.num_bodies, dtype=torch.bool, device=self.device)
+        contact_ids = self._body_ids(cfg.get("contact_bodies", []), "contact_bodies")
+        allowed[contact_ids] = True
+        self.allowed_contact = allowed
+        # An empty contact_bodies list disables contact termination (rolling, crawling clips).
+        self.contact_termination = contact_ids.numel() > 0
+
+        n = self.num_envs
+        self.motion_ids = torch.zeros(n, dtype=torch.long, device=self.device)
+        self.motion_time_offset = torch.zeros(n, device=self.device)
+        self._ref: dict[str, torch.Tensor] = {}
+        self._tar: dict[str, torch.Tensor] = {}
+        self._update_reference(torch.arange(n, device=self.device))
+        self.reward_terms = {t: torch.zeros(n, device=self.device) for t in REWARD_TERMS}
+        self._term_sums = {t: 0.0 for t in REWARD_TERMS}
+        self._term_count = 0
+        self._metric_sums = torch.zeros(n, 2, device=self.device)
+        self._metric_steps = torch.zeros(n, device=self.device)
+        self.completed_episode_metrics: list[torch.Tensor] = []
+
+    # ------------------------------------------------------------------------------------ reference
+    def motion_time(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
+        t = self.time + self.motion_time_offset
+        return t if env_ids is None else t[env_ids]
+
+    def _frames_at(self, motion_ids: torch.Tensor, times: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Reference state (with FK body poses) of clips at times, batched ``[n, ...]``."""
+        f = self.motion_lib.calc_motion_frame(motion_ids, times)
+        body_pos, body_rot = self.kin_model.forward_kinematics(f.root_pos, f.root_rot, f.joint_rot)
+        return {"root_pos": f.root_pos, "root_rot": f.root_rot, "root_vel": f.root_vel,
+                "root_ang_vel": f.root_ang_vel, "joint_rot": f.joint_rot, "dof_vel": f.dof_vel,
+                "body_pos": body_pos, "body_rot": body_rot}
+
+    def _update_reference(self, env_ids: torch.Tensor) -> None:
+        """Reference frames at the current motion time and at the target-observation offsets, in one query."""
+        num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
+        ids = self.motion_ids[env_ids]
+        t = self.motion_time(env_ids)
+        offsets = torch.cat([torch.zeros(1, device=self.device), self.tar_obs_steps[:num_tar] * self.engine.timestep])
+        frames = self._frames_at(ids[:, None].expand(-1, 1 + num_tar).reshape(-1),
+                                 (t[:, None] + offsets).reshape(-1))
+        n = env_ids.numel()
+        for key, value in frames.items():
+            value = value.reshape(n, 1 + num_tar, *value.shape[1:])
+            if key not in self._ref:
+                self._ref[key] = torch.zeros(self.num_envs, *value.shape[2:], device=self.device)
+                self._tar[key] = torch.zeros(self.num_envs, num_tar, *value.shape[2:], device=self.device)
+            self._ref[key][env_ids] = value[:, 0]
+            self._tar[key][env_ids] = value[:, 1:]
+
+    # ---------------------------------------------------------------------------------------- hooks
+    def _reset_envs(self, env_ids: torch.Tensor) -> None:
+        n = env_ids.numel()
+        motion_ids = self.motion_lib.sample_motions(n)
+        times = self.motion_lib.sample_time(motion_ids) if self.rand_reset else torch.zeros(n, device=self.device)
+        self.motion_ids[env_ids] = motion_ids
+        self.motion_time_offset[env_ids] = times
+        self._update_reference(env_ids)
+        ref = {k: v[env_ids] for k, v in self._ref.items()}
+        self.engine.set_state(self.char_id, env_ids, root_pos=ref["root_pos"], root_rot=ref["root_rot"],
+                              root_vel=ref["root_vel"], root_ang_vel=ref["root_ang_vel"],
+                              dof_pos=self.kin_model.rot_to_dof(ref["joint_rot"]), dof_vel=ref["dof_vel"])
+        self._metric_sums[env_ids] = 0.0
+        self._metric_steps[env_ids] = 0.0
+
+    def _update_task(self) -> None:
+        self._update_reference(torch.arange(self.num_envs, device=self.device))
+
+    def _compute_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        parts = [self._char_obs(env_ids)]
+        sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
+        if self.enable_phase_obs:
+            ids = sel(self.motion_ids)
+            phase = self.motion_lib.calc_motion_phase(ids, self.motion_time(env_ids))
+            parts.append(compute_phase_obs(phase, self.num_phase_encoding))
+        if self.enable_tar_obs:
+            key_ids = self.key_body_ids
+            parts.append(compute_target_obs(
+                sel(self.engine.get_root_pos(self.char_id)), sel(self._tar["root_pos"]), sel(self._tar["root_rot"]),
+                sel(self._tar["joint_rot"]), sel(self._tar["body_pos"])[:, :, key_ids], self.global_obs,
+                self.root_height_obs))
+        return torch.cat(parts, dim=-1)
+
+    def _tracking_states(self) -> tuple[TrackingState, TrackingState, dict[str, torch.Tensor]]:
+        s = self._sim_state(None)
+        key = self.key_body_ids
+        sim = TrackingState(s["root_pos"], s["root_rot"], s["root_vel"], s["root_ang_vel"], s["joint_rot"],
+                            s["dof_vel"], s["body_pos"][:, key])
+        r = self._ref
+        ref = TrackingState(r["root_pos"], r["root_rot"], r["root_vel"], r["root_ang_vel"], r["joint_rot"],
+                            r["dof_vel"], r["body_pos"][:, key])
+        return sim, ref, s
+
+    def _compute_reward(self) -> torch.Tensor:
+        sim, ref, state = self._tracking_states()
+        reward, terms = compute_tracking_reward(sim, ref, self.reward_cfg, self.joint_err_w, self.dof_err_w,
+                                                self.track_root, self.root_height_obs)
+        for name, value in terms.items():
+            self.reward_terms[name] = value
+            self._term_sums[name] += float(value.mean())
+        self._term_count += 1
+        if self.mode == EnvMode.TEST:
+            self._record_tracking_errors(state)
+        return reward
+
+    def _record_tracking_errors(self, state: dict[str, torch.Tensor]) -> None:
+        e_pos = metrics.position_tracking_error(state["body_pos"], self._ref["body_pos"])
+        e_vel = metrics.dof_velocity_error(self.kin_model, state["root_ang_vel"], self._ref["root_ang_vel"],
+                                           state["dof_vel"], self._ref["dof_vel"])
+        self._metric_sums += torch.stack([e_pos, e_vel], dim=-1)
+        self._metric_steps += 1
+
+    def _compute_done(self) -> torch.Tensor:
+        motion_len = self.motion_lib.get_motion_length(self.motion_ids)
+        clamp = self.motion_lib.get_motion_loop_mode(self.motion_ids) != LoopMode.WRAP
+        motion_ended = clamp & (self.motion_time() >= motion_len)
+        failed = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
+        if self.enable_early_termination:
+            if self.contact_termination:
+                failed |= contact_failure(self.engine.get_ground_contact_forces(self.char_id), self.allowed_contact)
+            if self.pose_termination:
+                failed |= pose_failure(self.engine.get_body_pos(self.char_id), self._ref["body_pos"],
+                                       self.pose_termination_dist)
+        done = compute_done(self.time, self.episode_length, motion_ended, failed)
+        if self.mode == EnvMode.TEST:
+            finished = (done != 0) & (self._metric_steps > 0)
+            if finished.any():
+                means = self._metric_sums[finished] / self._metric_steps[finished, None]
+                self.completed_episode_metrics.extend(means.cpu().unbind(0))
+        return done
+
+    # ------------------------------------------------------------------------------------ reporting
+    def set_mode(self, mode: EnvMode) -> None:
+        super().set_mode(mode)
+        if mode == EnvMode.TEST:
+            self.completed_episode_metrics = []
+
+    def tracking_errors(self) -> dict[str, list[float]]:
+        """Per completed TEST episode: mean e_pos [m] (Eq. 2) and e_vel [rad/s] (Eq. 3) over its steps."""
+        return {"e_pos": [float(m[0]) for m in self.completed_episode_metrics],
+                "e_vel": [float(m[1]) for m in self.completed_episode_metrics]}
+
+    def get_diagnostics(self) -> dict[str, float]:
+        """Mean of each reward term since the last call."""
+        count = max(self._term_count, 1)
+        out = {f"reward_{name}": total / count for name, total in self._term_sums.items()}
+        self._term_sums = {t: 0.0 for t in REWARD_TERMS}
+        self._term_count = 0
+        return out

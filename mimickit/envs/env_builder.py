@@ -1,0 +1,36 @@
+"""Build an environment from its yaml (``env_name`` picks the class) and an engine yaml."""
+
+from __future__ import annotations
+
+import torch
+
+from mimickit.engines.engine import load_engine_config
+from mimickit.envs.base_env import BaseEnv
+from mimickit.envs.char_env import CharEnv
+from mimickit.envs.deepmimic_env import DeepMimicEnv
+from mimickit.envs.view_motion_env import ViewMotionEnv
+from mimickit.util.config import ConfigError, check_keys, load_yaml
+
+ENV_REGISTRY: dict[str, type[CharEnv]] = {
+    "char": CharEnv,
+    "deepmimic": DeepMimicEnv,
+    "view_motion": ViewMotionEnv,
+}
+
+
+def build_env(env_file: str, engine_file: str | None, num_envs: int, device: torch.device | str = "cpu",
+              visualize: bool = False, record_video: bool = False) -> BaseEnv:
+    """The environment of ``env_file``; its ``engine:`` mapping overrides keys of ``engine_file``."""
+    config = load_yaml(env_file)
+    name = config.get("env_name")
+    if name not in ENV_REGISTRY:
+        raise ConfigError(f"{env_file}: env_name must be one of {sorted(ENV_REGISTRY)}, found {name!r}")
+    env_cls = ENV_REGISTRY[name]
+    check_keys(config, env_cls.CONFIG_KEYS, str(env_file), required=env_cls.REQUIRED_KEYS)
+    engine_overrides = config.get("engine") or {}
+    if not isinstance(engine_overrides, dict):
+        raise ConfigError(f"{env_file}: 'engine' must be a mapping of engine keys to override")
+    engine_config = load_engine_config(engine_file, engine_overrides)
+    print(f"Building {name} env with {num_envs} envs", flush=True)
+    return env_cls(config, engine_config, num_envs, device, visualize=visualize, record_video=record_video,
+                   source=str(env_file))

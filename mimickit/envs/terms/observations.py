@@ -1,0 +1,74 @@
+"""Observation terms: pure functions of batched state tensors (``N`` environments, ``B`` bodies,
+``J = B - 1`` joints, ``K`` key bodies, ``D`` DoFs, ``S`` future target frames)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from mimickit.util import rotations as rot
+
+
+def compute_char_obs(root_pos: torch.Tensor, root_rot: torch.Tensor, root_vel: torch.Tensor,
+                     root_ang_vel: torch.Tensor, joint_rot: torch.Tensor, dof_vel: torch.Tensor,
+                     key_pos: torch.Tensor, global_obs: bool, root_height_obs: bool) -> torch.Tensor:
+    """Character state ``[N, (1) + 6 + 3 + 3 + 6J + D + 3K]`` (140 for the humanoid).
+
+    Order: root height (if ``root_height_obs``), root rotation tan-norm, root linear and angular velocity,
+    local joint rotations tan-norm, DoF velocities, key-body positions relative to the root. With
+    ``global_obs`` rotations and vectors stay in world axes; otherwise they are expressed in the root's
+    heading frame (yaw removed).
+    """
+    rel_key = key_pos - root_pos[:, None, :]
+    if global_obs:
+        root_rot_obs, vel, ang_vel = root_rot, root_vel, root_ang_vel
+    else:
+        heading_inv = rot.calc_heading_quat_inv(root_rot)
+        root_rot_obs = rot.quat_mul(heading_inv, root_rot)
+        vel, ang_vel = rot.quat_rotate(heading_inv, root_vel), rot.quat_rotate(heading_inv, root_ang_vel)
+        rel_key = rot.quat_rotate(heading_inv[:, None, :], rel_key)
+    parts = [root_pos[:, 2:3]] if root_height_obs else []
+    parts += [rot.quat_to_tan_norm(root_rot_obs), vel, ang_vel,
+              rot.quat_to_tan_norm(joint_rot).flatten(1), dof_vel, rel_key.flatten(1)]
+    return torch.cat(parts, dim=-1)
+
+
+def compute_target_obs(char_root_pos: torch.Tensor, tar_root_pos: torch.Tensor, tar_root_rot: torch.Tensor,
+                       tar_joint_rot: torch.Tensor, tar_key_pos: torch.Tensor, global_obs: bool,
+                       root_height_obs: bool) -> torch.Tensor:
+    """Future reference frames ``[N, S * (3 + 6 + 6J + 3K)]`` (324 for the humanoid with S = 3).
+
+    Args:
+        char_root_pos: ``[N, 3]`` simulated root (the origin in global mode).
+        tar_root_pos, tar_root_rot: ``[N, S, 3]`` / ``[N, S, 4]``; tar_joint_rot ``[N, S, J, 4]``;
+        tar_key_pos ``[N, S, K, 3]`` world positions of the reference frames.
+    Per frame: root position relative to the origin with z replaced by the absolute root height (only xy
+    without ``root_height_obs``), root rotation tan-norm, joint rotations tan-norm, key bodies relative
+    to that frame's root. In local mode the origin is the first target frame's root and everything is
+    rotated by its heading inverse.
+    """
+    num_envs, num_steps = tar_root_pos.shape[:2]
+    rel_key = tar_key_pos - tar_root_pos[:, :, None, :]
+    if global_obs:
+        rel_root = tar_root_pos - char_root_pos[:, None, :]
+        root_rot_obs = tar_root_rot
+    else:
+        heading_inv = rot.calc_heading_quat_inv(tar_root_rot[:, 0])[:, None, :].expand(-1, num_steps, -1)
+        rel_root = rot.quat_rotate(heading_inv, tar_root_pos - tar_root_pos[:, :1, :])
+        root_rot_obs = rot.quat_mul(heading_inv, tar_root_rot)
+        rel_key = rot.quat_rotate(heading_inv[:, :, None, :], rel_key)
+    if root_height_obs:
+        rel_root = torch.cat([rel_root[..., :2], tar_root_pos[..., 2:3]], dim=-1)
+    else:
+        rel_root = rel_root[..., :2]
+    per_frame = torch.cat([rel_root, rot.quat_to_tan_norm(root_rot_obs),
+                           rot.quat_to_tan_norm(tar_joint_rot).flatten(2), rel_key.flatten(2)], dim=-1)
+    return per_frame.reshape(num_envs, -1)
+
+
+def compute_phase_obs(phase: torch.Tensor, num_encoding: int) -> torch.Tensor:
+    """``[N, 1 + 2K]``: phase in [0, 1], then sin and cos of ``2 pi 2^k phase`` for k < K."""
+    freqs = 2.0 * math.pi * (2.0 ** torch.arange(num_encoding, dtype=phase.dtype, device=phase.device))
+    angles = phase[:, None] * freqs
+    return torch.cat([phase[:, None], torch.sin(angles), torch.cos(angles)], dim=-1)

@@ -1,0 +1,269 @@
+"""The agent loop shared by all algorithms: rollout -> training data -> update -> normalisers -> log -> save."""
+
+from __future__ import annotations
+
+import abc
+import math
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
+from mimickit.learning.experience_buffer import ExperienceBuffer
+from mimickit.learning.normalizer import Normalizer
+from mimickit.learning.return_tracker import ReturnTracker
+from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from mimickit.util.config import ConfigError, check_keys
+from mimickit.util.logger import Logger, format_table
+
+CHECKPOINT_FORMAT = "mimickit-checkpoint-1"
+BASE_AGENT_KEYS = ("agent_name", "discount", "iters_per_output", "test_episodes", "steps_per_iter",
+                   "normalizer_samples", "model")
+
+
+def build_optimizer(config: dict[str, Any], params, source: str) -> torch.optim.Optimizer:
+    """SGD (momentum 0.9) or Adam (AdamW) from ``{type, learning_rate, weight_decay}``."""
+    check_keys(config, ["type", "learning_rate", "weight_decay", "grad_clip"], source, required=["type", "learning_rate"])
+    lr, wd = float(config["learning_rate"]), float(config.get("weight_decay", 0.0))
+    if config["type"] == "SGD":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+    if config["type"] == "Adam":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    raise ConfigError(f"{source}: optimizer type must be SGD or Adam, found {config['type']!r}")
+
+
+def rng_state() -> dict[str, Any]:
+    """Every random generator a run draws from, in a form torch's safe loader accepts."""
+    np_state = np.random.get_state()
+    py_state = random.getstate()
+    return {"torch": torch.get_rng_state(), "numpy_keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "numpy_pos": int(np_state[2]), "numpy_gauss": [int(np_state[3]), float(np_state[4])],
+            "python": [py_state[0], list(py_state[1]), py_state[2]]}
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    keys = state["numpy_keys"].numpy().astype(np.uint32)
+    np.random.set_state(("MT19937", keys, state["numpy_pos"], state["numpy_gauss"][0], state["numpy_gauss"][1]))
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+class BaseAgent(nn.Module, abc.ABC):
+    """Owns the normalisers, the model and its optimisers, the rollout buffer and the training loop.
+
+    Config keys: ``discount``, ``iters_per_output`` (log / test / checkpoint period), ``test_episodes``
+    (deterministic episodes at each output iteration), ``steps_per_iter`` (rollout length per env),
+    ``normalizer_samples`` (observation statistics stop updating after this many samples), ``model``.
+    """
+
+    CONFIG_KEYS: tuple[str, ...] = BASE_AGENT_KEYS
+    REQUIRED_KEYS: tuple[str, ...] = ("agent_name", "steps_per_iter")
+    NAME = "base"
+
+    def __init__(self, config: dict[str, Any], env: BaseEnv, device: torch.device | str = "cpu",
+                 source: str = "agent config") -> None:
+        super().__init__()
+        check_keys(config, self.CONFIG_KEYS, source, required=self.REQUIRED_KEYS)
+        self.config = config
+        self.source = source
+        self.env = env
+        self.device = torch.device(device)
+        self.discount = float(config.get("discount", 0.99))
+        self.iters_per_output = int(config.get("iters_per_output", 100))
+        self.test_episodes = int(config.get("test_episodes", 32))
+        self.steps_per_iter = int(config.get("steps_per_iter", 32))
+        self.normalizer_samples = float(config.get("normalizer_samples", math.inf))
+        low, high = env.action_bounds
+        self.obs_norm = Normalizer((env.obs_dim,), clip=10.0)
+        self.a_norm = Normalizer((low.numel(),), init_mean=0.5 * (high + low), init_std=0.5 * (high - low))
+        self._build_model(config.get("model", {}))
+        self.to(self.device)
+        self.optimizers: dict[str, torch.optim.Optimizer] = self._build_optimizers()
+        self.iteration = 0
+        self.sample_count = 0
+        self.wall_time = 0.0
+        self.buffer = ExperienceBuffer(self.steps_per_iter, env.num_envs, self.device)
+        self.train_tracker = ReturnTracker(env.num_envs, self.device)
+        self.test_tracker = ReturnTracker(env.num_envs, self.device)
+        self.mode = EnvMode.TRAIN
+
+    # ---------------------------------------------------------------------------------- algorithm
+    @abc.abstractmethod
+    def _build_model(self, model_config: dict[str, Any]) -> None:
+        """Create the networks."""
+
+    def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {}
+
+    @abc.abstractmethod
+    def _decide_action(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Environment action ``[N, A]`` and extras to record (TRAIN: sampled; TEST: the mean)."""
+
+    def _update_model(self) -> dict[str, float]:
+        """Train on the filled buffer; returns loss diagnostics."""
+        return {}
+
+    def _build_train_data(self) -> dict[str, float]:
+        return {}
+
+    # ------------------------------------------------------------------------------------- rollout
+    def _rollout(self, obs: torch.Tensor, num_steps: int) -> torch.Tensor:
+        """Collect ``num_steps`` transitions into the buffer (TRAIN mode); returns the latest observation."""
+        self.buffer.reset()
+        for _ in range(num_steps):
+            action, extras = self._decide_action(obs)
+            self.buffer.record("obs", obs)
+            for name, value in extras.items():
+                self.buffer.record(name, value)
+            if self.sample_count < self.normalizer_samples:
+                self.obs_norm.record(obs)
+            next_obs, reward, done, _ = self.env.step(action)
+            self.train_tracker.update(reward, done)
+            self.buffer.record("next_obs", next_obs)
+            self.buffer.record("reward", reward)
+            self.buffer.record("done", done)
+            obs = self._reset_done_envs(next_obs, done)
+            self.buffer.inc()
+        return obs
+
+    def _reset_done_envs(self, obs: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
+        done_ids = (done != int(DoneFlags.NULL)).nonzero(as_tuple=False).flatten()
+        if done_ids.numel() > 0:
+            obs, _ = self.env.reset(done_ids)
+        return obs.clone()
+
+    def set_mode(self, mode: EnvMode) -> None:
+        self.mode = mode
+        self.env.set_mode(mode)
+
+    # ----------------------------------------------------------------------------------- training
+    def train_model(self, max_samples: int, out_dir: str | Path, logger: Logger,
+                    save_int_models: bool = False) -> None:
+        """Train until ``max_samples`` environment steps; writes ``model.pt`` (atomically) and log rows at
+        every output iteration. A loaded checkpoint's iteration, sample count and RNG state continue."""
+        out_dir = Path(out_dir)
+        model_path = out_dir / "model.pt"
+        obs, _ = self.env.reset()
+        obs = obs.clone()
+        session_start, start_samples = time.perf_counter(), self.sample_count
+        wall_offset = self.wall_time
+        test_info: dict[str, float] = {}
+        self.train_tracker.reset()
+        while self.sample_count < max_samples:
+            iter_start = time.perf_counter()
+            self.set_mode(EnvMode.TRAIN)
+            with torch.no_grad():
+                obs = self._rollout(obs, self.steps_per_iter)
+                data_info = self._build_train_data()
+            update_info = self._update_model()
+            if self.sample_count < self.normalizer_samples:
+                self.obs_norm.update()
+            self.sample_count += self.steps_per_iter * self.env.num_envs
+            output_iter = self.iteration % self.iters_per_output == 0 or self.sample_count >= max_samples
+            if output_iter:
+                test_info = self.test_model(self.test_episodes)
+            elapsed = time.perf_counter() - session_start
+            self.wall_time = wall_offset + elapsed
+            row = self._log_row(test_info, {**data_info, **update_info}, self.wall_time,
+                                (self.sample_count - start_samples) / max(elapsed, 1e-9))
+            self._print_progress(row, max_samples, time.perf_counter() - iter_start)
+            self.iteration += 1
+            if output_iter:
+                print(format_table(row), flush=True)
+                logger.write(row, self.sample_count)
+                self.save(model_path)
+                if save_int_models:
+                    self.save(out_dir / "int_models" / f"model_{self.iteration - 1:010d}.pt")
+                self.train_tracker.reset()
+                obs, _ = self.env.reset()
+                obs = obs.clone()
+
+    def _log_row(self, test_info: dict[str, float], train_info: dict[str, float], wall_time: float,
+                 samples_per_sec: float) -> dict[str, Any]:
+        tracker = self.train_tracker
+        row: dict[str, Any] = {
+            "Iteration": self.iteration, "Wall_Time": wall_time / 3600.0, "Samples": self.sample_count,
+            "Samples_Per_Sec": samples_per_sec,
+            "Test_Return": test_info.get("mean_return", float("nan")),
+            "Test_Episode_Length": test_info.get("mean_ep_len", float("nan")),
+            "Test_Episodes": test_info.get("num_eps", 0),
+            "Train_Return": tracker.mean_return, "Train_Episode_Length": tracker.mean_length,
+            "Train_Episodes": tracker.num_episodes,
+        }
+        row.update({f"Train_{k.title()}_Rate": v for k, v in tracker.done_rates().items()})
+        row.update({k.title(): v for k, v in train_info.items()})
+        row.update({k.title(): v for k, v in self.env.get_diagnostics().items()})
+        row["Num_Faults"] = getattr(self.env, "fault_count", 0)
+        row["Obs_Norm_Mean"] = float(self.obs_norm.mean.abs().mean())
+        row["Obs_Norm_Std"] = float(self.obs_norm.std.mean())
+        return row
+
+    def _print_progress(self, row: dict[str, Any], max_samples: int, iter_seconds: float) -> None:
+        rate = row["Samples_Per_Sec"]
+        remaining = (max_samples - self.sample_count) / rate if rate > 0 and max_samples < sys.maxsize else math.nan
+        eta = f"{remaining / 60:6.1f} min" if math.isfinite(remaining) else "   n/a"
+        print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
+              f"ETA {eta} | train return {row['Train_Return']:7.3f} len {row['Train_Episode_Length']:6.1f} | "
+              f"test return {row['Test_Return']:7.3f} | {iter_seconds:5.2f} s/iter", flush=True)
+
+    # -------------------------------------------------------------------------------------- testing
+    def test_model(self, num_episodes: int) -> dict[str, float]:
+        """Deterministic episodes (mean actions), at least ``ceil(num_episodes / num_envs)`` per env."""
+        self.set_mode(EnvMode.TEST)
+        tracker = self.test_tracker
+        tracker.reset()
+        per_env = math.ceil(max(num_episodes, 1) / self.env.num_envs)
+        with torch.no_grad():
+            obs, _ = self.env.reset()
+            obs = obs.clone()
+            while int(tracker.episodes_per_env.min()) < per_env:
+                action, _ = self._decide_action(obs)
+                next_obs, reward, done, _ = self.env.step(action)
+                tracker.update(reward, done)
+                obs = self._reset_done_envs(next_obs, done)
+        return {"mean_return": tracker.mean_return, "mean_ep_len": tracker.mean_length,
+                "num_eps": tracker.num_episodes, "returns": list(tracker.episode_returns)}
+
+    # -------------------------------------------------------------------------------- checkpoints
+    def _signature(self) -> dict[str, Any]:
+        low, _ = self.env.action_bounds
+        return {"agent": self.NAME, "obs_dim": self.env.obs_dim, "action_dim": int(low.numel())}
+
+    def save(self, path: str | Path) -> None:
+        """Model, normalisers, optimisers, counters and RNG state, written atomically."""
+        save_checkpoint(path, {
+            "format": CHECKPOINT_FORMAT, "signature": self._signature(), "agent": self.state_dict(),
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "iteration": self.iteration, "sample_count": self.sample_count, "wall_time": self.wall_time,
+            "rng": rng_state(),
+        })
+
+    def load(self, path: str | Path, resume: bool = True) -> None:
+        """Load a checkpoint; with ``resume`` also the optimisers, counters and RNG state (exact continuation)."""
+        payload = load_checkpoint(path, self.device)
+        if payload.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path}: not a MimicKit checkpoint (format {payload.get('format')!r})")
+        theirs, ours = payload["signature"], self._signature()
+        if theirs != ours:
+            raise CheckpointError(f"{path}: written for {theirs}, but this run has {ours}; the env or agent "
+                                  f"config differs from the one the checkpoint was trained with")
+        try:
+            self.load_state_dict(payload["agent"])
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: network shapes differ from this agent config: "
+                                  f"{str(err).splitlines()[0]}") from None
+        if resume:
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(payload["optimizers"][name])
+            self.iteration = int(payload["iteration"])
+            self.sample_count = int(payload["sample_count"])
+            self.wall_time = float(payload["wall_time"])
+            set_rng_state(payload["rng"])
+        print(f"Loaded model parameters from {path}", flush=True)

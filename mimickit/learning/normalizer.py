@@ -1,0 +1,61 @@
+"""Running mean / standard deviation of a stream of vectors, used to normalise observations."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class Normalizer(nn.Module):
+    """Normalises ``x [..., *shape]`` to ``clip((x - mean) / std)``.
+
+    Statistics accumulate with :meth:`record` and are merged into the saved mean/std by :meth:`update`
+    (count-weighted, in float64 so hundreds of millions of samples lose no precision).
+    """
+
+    def __init__(self, shape: tuple[int, ...], init_mean: torch.Tensor | None = None,
+                 init_std: torch.Tensor | None = None, min_std: float = 1e-4, clip: float = float("inf")) -> None:
+        super().__init__()
+        self.min_std = min_std
+        self.clip = clip
+        self.register_buffer("count", torch.zeros(1, dtype=torch.int64))
+        self.register_buffer("mean", torch.zeros(shape) if init_mean is None else init_mean.clone().float())
+        self.register_buffer("std", torch.ones(shape) if init_std is None else init_std.clone().float())
+        self.register_buffer("mean_sq", self.std.double() ** 2 + self.mean.double() ** 2)
+        self._new_count = 0
+        self._new_sum = torch.zeros(shape, dtype=torch.float64)
+        self._new_sum_sq = torch.zeros(shape, dtype=torch.float64)
+
+    def record(self, x: torch.Tensor) -> None:
+        """Accumulate samples ``x [..., *shape]`` (all leading dims are samples)."""
+        flat = x.detach().reshape(-1, *self.mean.shape).double().cpu()
+        self._new_count += flat.shape[0]
+        self._new_sum += flat.sum(0)
+        self._new_sum_sq += (flat ** 2).sum(0)
+
+    def update(self) -> None:
+        """Merge the recorded samples into mean and std."""
+        if self._new_count == 0:
+            return
+        old = int(self.count.item())
+        total = old + self._new_count
+        device = self.mean.device
+        new_mean = (self._new_sum / self._new_count).to(device)
+        new_mean_sq = (self._new_sum_sq / self._new_count).to(device)
+        w_old, w_new = old / total, self._new_count / total
+        mean = w_old * self.mean.double() + w_new * new_mean
+        mean_sq = w_old * self.mean_sq + w_new * new_mean_sq
+        var = (mean_sq - mean ** 2).clamp_min(self.min_std ** 2)
+        self.mean.copy_(mean.float())
+        self.mean_sq.copy_(mean_sq)
+        self.std.copy_(var.sqrt().float())
+        self.count.fill_(total)
+        self._new_count = 0
+        self._new_sum.zero_()
+        self._new_sum_sq.zero_()
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return ((x - self.mean) / self.std).clamp(-self.clip, self.clip)
+
+    def unnormalize(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.std + self.mean

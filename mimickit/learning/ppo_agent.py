@@ -1,0 +1,139 @@
+"""Proximal Policy Optimization (Schulman et al. 2017) with TD(lambda) targets, as MimicKit runs it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from mimickit.envs.terms.terminations import DoneFlags
+from mimickit.learning.base_agent import BASE_AGENT_KEYS, BaseAgent, build_optimizer
+from mimickit.learning.ppo_model import PPOModel
+from mimickit.learning.rl_util import compute_td_lambda_return
+
+PPO_KEYS = BASE_AGENT_KEYS + (
+    "actor_optimizer", "critic_optimizer", "actor_epochs", "actor_batch_size", "critic_epochs",
+    "critic_batch_size", "td_lambda", "ppo_clip_ratio", "norm_adv_clip", "action_bound_weight",
+    "action_entropy_weight", "action_reg_weight",
+)
+
+
+def action_bound_loss(norm_mean: torch.Tensor) -> torch.Tensor:
+    """``[n]`` penalty on normalised action means outside [-1, 1]: sum_d min(mu+1, 0)^2 + max(mu-1, 0)^2."""
+    return ((norm_mean + 1.0).clamp(max=0.0) ** 2 + (norm_mean - 1.0).clamp(min=0.0) ** 2).sum(-1)
+
+
+def ppo_surrogate_loss(log_prob: torch.Tensor, old_log_prob: torch.Tensor, adv: torch.Tensor,
+                       clip_ratio: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Clipped surrogate loss (to minimise), clip fraction and mean importance ratio."""
+    ratio = torch.exp(log_prob - old_log_prob)
+    loss = -torch.minimum(adv * ratio, adv * ratio.clamp(1.0 - clip_ratio, 1.0 + clip_ratio)).mean()
+    clip_frac = ((ratio - 1.0).abs() > clip_ratio).float().mean()
+    return loss, clip_frac, ratio.mean()
+
+
+class PPOAgent(BaseAgent):
+    """PPO: critic regressed to TD(lambda) returns, then the clipped surrogate on normalised advantages.
+
+    Minibatch sizes are ``*_batch_size x num_envs`` samples; one epoch visits the whole rollout once.
+    Extra config keys: optimisers (``{type: SGD|Adam, learning_rate, weight_decay, grad_clip}``),
+    ``actor_epochs``, ``actor_batch_size``, ``critic_epochs``, ``critic_batch_size``, ``td_lambda``,
+    ``ppo_clip_ratio``, ``norm_adv_clip``, ``action_bound_weight``, ``action_entropy_weight``,
+    ``action_reg_weight``.
+    """
+
+    CONFIG_KEYS = PPO_KEYS
+    REQUIRED_KEYS = BaseAgent.REQUIRED_KEYS + ("model", "actor_optimizer", "critic_optimizer")
+    NAME = "PPO"
+
+    def _build_model(self, model_config: dict[str, Any]) -> None:
+        from mimickit.util.config import check_keys
+
+        check_keys(model_config, ["actor_net", "critic_net", "actor_init_output_scale", "actor_std_type",
+                                  "action_std"], f"{self.source}: model", required=["actor_net", "critic_net"])
+        low, _ = self.env.action_bounds
+        self.model = PPOModel(self.env.obs_dim, int(low.numel()), model_config)
+
+    def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        c = self.config
+        actor_params = [p for p in [*self.model.actor_body.parameters(), *self.model.policy.parameters()]
+                        if p.requires_grad]
+        critic_params = [*self.model.critic_body.parameters(), *self.model.critic_out.parameters()]
+        self._grad_clip = {"actor": float(c["actor_optimizer"].get("grad_clip", 0.0)),
+                           "critic": float(c["critic_optimizer"].get("grad_clip", 0.0))}
+        return {"actor": build_optimizer(c["actor_optimizer"], actor_params, f"{self.source}: actor_optimizer"),
+                "critic": build_optimizer(c["critic_optimizer"], critic_params, f"{self.source}: critic_optimizer")}
+
+    def _decide_action(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        mean = self.model.action_mean(self.obs_norm.normalize(obs))
+        if self.mode == self.mode.TEST:
+            return self.a_norm.unnormalize(mean), {}
+        norm_action = self.model.policy.sample(mean)
+        log_prob = self.model.policy.log_prob(mean, norm_action)
+        return self.a_norm.unnormalize(norm_action), {"norm_action": norm_action, "log_prob": log_prob}
+
+    def _build_train_data(self) -> dict[str, float]:
+        c = self.config
+        buf = self.buffer
+        obs, next_obs = buf.get("obs"), buf.get("next_obs")
+        done = buf.get("done")
+        next_value = self.model.value(self.obs_norm.normalize(next_obs))
+        gamma = self.discount
+        next_value[done == int(DoneFlags.FAIL)] = self.env.get_reward_fail() / (1.0 - gamma)
+        next_value[done == int(DoneFlags.SUCC)] = self.env.get_reward_succ() / (1.0 - gamma)
+        returns = compute_td_lambda_return(buf.get("reward"), next_value, done, gamma, float(c.get("td_lambda", 0.95)))
+        adv = returns - self.model.value(self.obs_norm.normalize(obs))
+        adv_mean, adv_std = adv.mean(), adv.std()
+        clip = float(c.get("norm_adv_clip", 4.0))
+        buf.set("target_value", returns)
+        buf.set("adv", ((adv - adv_mean) / adv_std.clamp_min(1e-5)).clamp(-clip, clip))
+        return {"adv_mean": float(adv_mean), "adv_std": float(adv_std)}
+
+    def _minibatches(self, batch_size_mult: float, epochs: int):
+        total = self.steps_per_iter * self.env.num_envs
+        size = min(total, math.ceil(batch_size_mult * self.env.num_envs))
+        for _ in range(epochs):
+            perm = torch.randperm(total, device=self.device)
+            for start in range(0, total, size):
+                yield perm[start:start + size]
+
+    def _step(self, name: str, loss: torch.Tensor) -> None:
+        opt = self.optimizers[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if self._grad_clip[name] > 0:
+            torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], self._grad_clip[name])
+        opt.step()
+
+    def _update_model(self) -> dict[str, float]:
+        c = self.config
+        data = self.buffer.flat(["obs", "norm_action", "log_prob", "target_value", "adv"])
+        norm_obs = self.obs_norm.normalize(data["obs"])
+        sums = {"critic_loss": 0.0, "actor_loss": 0.0, "clip_frac": 0.0, "imp_ratio": 0.0, "action_bound_loss": 0.0}
+        n_critic = n_actor = 0
+        for idx in self._minibatches(float(c.get("critic_batch_size", 2)), int(c.get("critic_epochs", 2))):
+            loss = (data["target_value"][idx] - self.model.value(norm_obs[idx])).pow(2).mean()
+            self._step("critic", loss)
+            sums["critic_loss"] += loss.item()
+            n_critic += 1
+        bound_w = float(c.get("action_bound_weight", 10.0))
+        entropy_w = float(c.get("action_entropy_weight", 0.0))
+        reg_w = float(c.get("action_reg_weight", 0.0))
+        clip_ratio = float(c.get("ppo_clip_ratio", 0.2))
+        for idx in self._minibatches(float(c.get("actor_batch_size", 4)), int(c.get("actor_epochs", 5))):
+            mean = self.model.action_mean(norm_obs[idx])
+            log_prob = self.model.policy.log_prob(mean, data["norm_action"][idx])
+            surrogate, clip_frac, ratio = ppo_surrogate_loss(log_prob, data["log_prob"][idx], data["adv"][idx],
+                                                             clip_ratio)
+            bound = action_bound_loss(mean).mean()
+            loss = surrogate + bound_w * bound - entropy_w * self.model.policy.entropy() + reg_w * mean.pow(2).sum(-1).mean()
+            self._step("actor", loss)
+            sums["actor_loss"] += surrogate.item()
+            sums["clip_frac"] += clip_frac.item()
+            sums["imp_ratio"] += ratio.item()
+            sums["action_bound_loss"] += bound.item()
+            n_actor += 1
+        out = {"critic_loss": sums["critic_loss"] / max(n_critic, 1)}
+        out.update({k: v / max(n_actor, 1) for k, v in sums.items() if k != "critic_loss"})
+        return out

@@ -1,0 +1,84 @@
+"""Training logs: ``log.txt`` (one row per output iteration), TensorBoard or W&B, and console progress."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from mimickit.util.config import ConfigError
+
+LOGGER_TYPES = ("txt", "tb", "wandb")
+COLUMN_WIDTH = 25
+
+
+class Logger:
+    """Writes rows of named scalars. The columns are fixed by the first row written.
+
+    Args:
+        out_dir: folder for ``log.txt`` (and TensorBoard events).
+        kind: ``txt`` (log.txt only), ``tb`` (plus TensorBoard) or ``wandb`` (plus Weights & Biases);
+            the extra library is imported only when chosen.
+        run_config: recorded with W&B runs.
+        append: keep an existing log.txt (resuming) instead of starting a new one.
+    """
+
+    def __init__(self, out_dir: str | Path, kind: str = "txt", run_config: dict | None = None,
+                 append: bool = False) -> None:
+        if kind not in LOGGER_TYPES:
+            raise ConfigError(f"--logger must be one of {list(LOGGER_TYPES)}, found {kind!r}")
+        self.path = Path(out_dir) / "log.txt"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._columns: list[str] | None = None
+        if append and self.path.exists() and self.path.stat().st_size > 0:
+            self._columns = self.path.read_text().splitlines()[0].split()
+        else:
+            self.path.write_text("")
+        self._tb = self._wandb = None
+        if kind == "tb":
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError as err:
+                raise ConfigError(f"--logger tb needs the tensorboard package (pip install tensorboard): {err}") from None
+            self._tb = SummaryWriter(log_dir=str(self.path.parent))
+        elif kind == "wandb":
+            try:
+                import wandb
+            except ImportError as err:
+                raise ConfigError(f"--logger wandb needs the wandb package (pip install wandb): {err}") from None
+            self._wandb = wandb.init(project="mimickit", name=self.path.parent.name, config=run_config or {})
+
+    def write(self, row: dict[str, Any], step: int) -> None:
+        """Append one row to log.txt and send it to TensorBoard / W&B at ``step`` (samples)."""
+        if self._columns is None:
+            self._columns = list(row)
+            with self.path.open("a") as f:
+                f.write("".join(f"{c:<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
+        missing = [c for c in self._columns if c not in row]
+        if missing:
+            raise ValueError(f"log row lacks columns {missing}")
+        with self.path.open("a") as f:
+            f.write("".join(f"{str(row[c]):<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
+        if self._tb is not None:
+            for key, value in row.items():
+                self._tb.add_scalar(key, value, step)
+            self._tb.flush()
+        if self._wandb is not None:
+            self._wandb.log(dict(row), step=step)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.close()
+        if self._wandb is not None:
+            self._wandb.finish()
+
+
+def format_table(row: dict[str, Any]) -> str:
+    """The row as an aligned two-column table."""
+    width = max(len(k) for k in row)
+    lines = ["-" * (width + 22)]
+    for key, value in row.items():
+        text = f"{value:.4g}" if isinstance(value, float) and not math.isnan(value) else str(value)
+        lines.append(f"| {key:>{width}} | {text:>15} |")
+    lines.append(lines[0])
+    return "\n".join(lines)

@@ -1,0 +1,81 @@
+import pytest
+import torch
+
+from mimickit.envs.terms.terminations import DoneFlags
+from mimickit.learning.normalizer import Normalizer
+from mimickit.learning.ppo_agent import PPOAgent, action_bound_loss, ppo_surrogate_loss
+from mimickit.learning.rl_util import compute_td_lambda_return
+from mimickit.util.config import ConfigError, load_yaml
+from mimickit.util.logger import Logger
+
+from ..conftest import REPO_ROOT
+from .point_mass_env import PointMassEnv
+
+TINY_AGENT = REPO_ROOT / "tests/data/configs/tiny_ppo_agent.yaml"
+
+
+def test_td_lambda_matches_hand_computation():
+    r = torch.tensor([[1.0], [2.0], [3.0]])
+    v_next = torch.tensor([[10.0], [20.0], [30.0]])
+    done = torch.zeros(3, 1, dtype=torch.int32)
+    g, lam = 0.9, 0.5
+    ret = compute_td_lambda_return(r, v_next, done, g, lam)
+    r2 = 3 + g * 30
+    r1 = 2 + g * ((1 - lam) * 20 + lam * r2)
+    r0 = 1 + g * ((1 - lam) * 10 + lam * r1)
+    assert torch.allclose(ret[:, 0], torch.tensor([r0, r1, r2]))
+    done[1, 0] = int(DoneFlags.FAIL)  # the episode ends at t = 1: no lambda-mixing across it
+    ret = compute_td_lambda_return(r, v_next, done, g, lam)
+    assert ret[1, 0].item() == pytest.approx(2 + g * 20)
+
+
+def test_normalizer_matches_batch_statistics():
+    g = torch.Generator().manual_seed(0)
+    data = torch.randn(1000, 3, generator=g) * torch.tensor([1.0, 5.0, 0.1]) + torch.tensor([2.0, -1.0, 0.0])
+    norm = Normalizer((3,), clip=10.0)
+    for chunk in data.split(300):
+        norm.record(chunk)
+        norm.update()
+    assert torch.allclose(norm.mean, data.mean(0), atol=1e-5)
+    assert torch.allclose(norm.std, data.std(0, unbiased=False), rtol=1e-4)
+    assert torch.allclose(norm.unnormalize(norm.normalize(data)), data, atol=1e-4)
+    assert norm.normalize(torch.full((1, 3), 1e6)).max() == 10.0
+
+
+def test_surrogate_and_bound_losses():
+    logp = torch.log(torch.tensor([1.5, 0.5]))
+    adv = torch.tensor([1.0, -1.0])
+    loss, clip_frac, ratio = ppo_surrogate_loss(logp, torch.zeros(2), adv, 0.2)
+    assert loss.item() == pytest.approx(-(1.2 - 0.8) / 2)  # min(1.5, 1.2) and min(-0.5, -0.8) per sample
+    assert clip_frac.item() == 1.0 and ratio.item() == pytest.approx(1.0)
+    assert action_bound_loss(torch.tensor([[0.5, -0.5], [1.5, -2.0]])).tolist() == pytest.approx([0.0, 1.25])
+
+
+def make_agent(env, **overrides):
+    config = load_yaml(TINY_AGENT)
+    config.update(overrides)
+    return PPOAgent(config, env)
+
+
+def test_ppo_improves_return_on_a_small_control_task(tmp_path):
+    torch.manual_seed(0)
+    env = PointMassEnv(num_envs=64)
+    agent = make_agent(env, steps_per_iter=20, iters_per_output=1000, actor_epochs=4, actor_batch_size=5,
+                       critic_epochs=4, actor_optimizer={"type": "Adam", "learning_rate": 3e-3},
+                       critic_optimizer={"type": "Adam", "learning_rate": 3e-3},
+                       model={"actor_net": "fc_2layers_128units", "critic_net": "fc_2layers_128units",
+                              "action_std": 0.3, "actor_init_output_scale": 0.01})
+    before = agent.test_model(64)["mean_return"]
+    agent.train_model(40 * 20 * 64, tmp_path, Logger(tmp_path))
+    after = agent.test_model(64)["mean_return"]
+    assert after > before + 4.0, (before, after)
+
+
+def test_unknown_agent_key_is_refused():
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) \['actor_epoch'\]"):
+        make_agent(PointMassEnv(4), actor_epoch=3)
+
+
+def test_bad_optimizer_type_is_refused():
+    with pytest.raises(ConfigError, match="optimizer type must be SGD or Adam"):
+        make_agent(PointMassEnv(4), actor_optimizer={"type": "RMSprop", "learning_rate": 1e-3})
