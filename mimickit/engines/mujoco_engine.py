@@ -143,6 +143,8 @@ class MujocoEngine(Engine):
                                rgb2=[0.62, 0.66, 0.7], width=512, height=512)
         mat = spec.add_material(name="ground_material", texrepeat=[1, 1], reflectance=0.05)
         mat.textures[mujoco.mjtTextureRole.mjTEXROLE_RGB] = tex.name
+        spec.visual.headlight.ambient = [0.35, 0.35, 0.35]
+        spec.visual.headlight.diffuse = [0.75, 0.75, 0.75]
         spec.worldbody.add_geom(name=GROUND_NAME, type=mujoco.mjtGeom.mjGEOM_PLANE, size=[0, 0, 1], condim=3,
                                 friction=[self._ground_friction, 0.005, 0.0001], material=mat.name)
 

@@ -1,31 +1,18 @@
 """Pictures of environment 0: offscreen frames with ``mujoco.Renderer`` and MuJoCo's interactive viewer.
 
 Offscreen rendering works without a GPU or display through OSMesa (``apt-get install libosmesa6`` and
-``MUJOCO_GL=osmesa``) or EGL; :func:`ensure_gl_backend` picks one when ``MUJOCO_GL`` is unset and there
-is no display. Import this module only when rendering: it must run before MuJoCo creates a GL context.
+``MUJOCO_GL=osmesa``) or EGL; ``mimickit.util.gl_backend`` picks one at import when ``MUJOCO_GL`` is unset
+and there is no display.
 """
 
 from __future__ import annotations
 
-import ctypes.util
-import os
 import time
 
 import mujoco
 import numpy as np
 
 _STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
-
-
-def ensure_gl_backend() -> str:
-    """Choose MUJOCO_GL for headless machines (osmesa, else egl) unless the user set it; returns it."""
-    if "MUJOCO_GL" not in os.environ and not os.environ.get("DISPLAY"):
-        if ctypes.util.find_library("OSMesa"):
-            os.environ["MUJOCO_GL"] = "osmesa"
-            os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa")
-        elif ctypes.util.find_library("EGL"):
-            os.environ["MUJOCO_GL"] = "egl"
-    return os.environ.get("MUJOCO_GL", "glfw")
 
 
 def _track_root(camera: mujoco.MjvCamera, data: mujoco.MjData, body: int) -> None:
@@ -41,7 +28,6 @@ class MujocoRecorder:
     """
 
     def __init__(self, model: mujoco.MjModel, width: int = 640, height: int = 480) -> None:
-        ensure_gl_backend()
         self._model = model
         self._data = mujoco.MjData(model)
         self._renderer = mujoco.Renderer(model, height=height, width=width)

@@ -194,6 +194,7 @@ class BaseAgent(nn.Module, abc.ABC):
             "Test_Return": test_info.get("mean_return", float("nan")),
             "Test_Episode_Length": test_info.get("mean_ep_len", float("nan")),
             "Test_Episodes": test_info.get("num_eps", 0),
+            "Test_E_Pos": test_info.get("e_pos", float("nan")), "Test_E_Vel": test_info.get("e_vel", float("nan")),
             "Train_Return": tracker.mean_return, "Train_Episode_Length": tracker.mean_length,
             "Train_Episodes": tracker.num_episodes,
         }
@@ -228,8 +229,14 @@ class BaseAgent(nn.Module, abc.ABC):
                 next_obs, reward, done, _ = self.env.step(action)
                 tracker.update(reward, done)
                 obs = self._reset_done_envs(next_obs, done)
-        return {"mean_return": tracker.mean_return, "mean_ep_len": tracker.mean_length,
+        info = {"mean_return": tracker.mean_return, "mean_ep_len": tracker.mean_length,
                 "num_eps": tracker.num_episodes, "returns": list(tracker.episode_returns)}
+        tracking = getattr(self.env, "tracking_errors", None)
+        if tracking is not None:
+            errors = tracking()
+            for key in ("e_pos", "e_vel"):
+                info[key] = sum(errors[key]) / len(errors[key]) if errors[key] else math.nan
+        return info
 
     # -------------------------------------------------------------------------------- checkpoints
     def _signature(self) -> dict[str, Any]:
