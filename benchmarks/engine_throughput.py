@@ -108,25 +108,30 @@ def bench_engine(engine, char, targets, seconds: float) -> float:
 def bench_pybullet(seconds: float) -> float | None:
     """Control steps/s of pybullet's DeepMimic humanoid env (240 Hz physics, 30 Hz control), one process."""
     try:
+        import pybullet_data
         from pybullet_envs.deep_mimic.env.pybullet_deep_mimic_env import InitializationStrategy, PyBulletDeepMimicEnv
         from pybullet_utils.arg_parser import ArgParser
     except ImportError:
         return None
-    import pybullet_data
-
     args = ArgParser()
     args.load_file(os.path.join(pybullet_data.getDataPath(), "args/run_humanoid3d_walk_args.txt"))
-    env = PyBulletDeepMimicEnv(args, enable_draw=False, init_strategy=InitializationStrategy.START)
-    env.reset()
-    action = np.array(env.build_action_offset(-1, 0)) * 0 + 0.0
+    env = PyBulletDeepMimicEnv(args, enable_draw=False, init_strategy=InitializationStrategy.RANDOM)
+    action = np.zeros(env.get_action_size(0))
+    control_steps = 0
 
-    def step():
-        env.set_action(0, action)
-        for _ in range(8):  # 8 updates of 1/240 s per 1/30 s control step
-            env.update(1.0 / 240)
+    def physics_step():
+        nonlocal control_steps
+        if env.need_new_action(0):
+            env.set_action(0, action)
+            control_steps += 1
+        env.update(1.0 / 240)
         if env.is_episode_end():
             env.reset()
-    return time_loop(step, seconds)
+    physics_step()
+    start, control_steps = time.perf_counter(), 0
+    while time.perf_counter() - start < seconds:
+        physics_step()
+    return control_steps / (time.perf_counter() - start)
 
 
 def main() -> None:

@@ -1,0 +1,102 @@
+#!/usr/bin/env python
+"""End-to-end training throughput and where the time goes, measured in one run.
+
+Builds the env and agent of an args file (default: the CPU DeepMimic preset), then times
+``--iters`` training iterations split into physics (engine.step), the rest of the environment (reference
+motion, observations, reward, termination, resets), action selection, and learning (returns + network
+updates). On CPU the learner can cost more than physics, so both are reported per sample.
+
+    python benchmarks/training_throughput.py [--arg_file args/deepmimic_humanoid_ppo_args.txt] [--iters 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from mimickit.envs.base_env import EnvMode  # noqa: E402
+from mimickit.envs.env_builder import build_env  # noqa: E402
+from mimickit.learning.agent_builder import build_agent  # noqa: E402
+from mimickit.util.arg_parser import parse_args  # noqa: E402
+
+
+class Stopwatch:
+    """Accumulates the time spent inside a wrapped callable."""
+
+    def __init__(self, fn):
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
+    parser.add_argument("--iters", type=int, default=8, help="timed iterations (after one warm-up iteration)")
+    parser.add_argument("--num_envs", type=int, default=None)
+    parser.add_argument("--agent_config", default=None)
+    cli = parser.parse_args()
+    extra = (["--num_envs", str(cli.num_envs)] if cli.num_envs else []) + (
+        ["--agent_config", cli.agent_config] if cli.agent_config else [])
+    args = parse_args(["--arg_file", cli.arg_file, "--rand_seed", "0"] + extra)
+    torch.manual_seed(0)
+    env = build_env(args["env_config"], args["engine_config"], args["num_envs"])
+    agent = build_agent(args["agent_config"], env)
+    physics = Stopwatch(env.engine.step)
+    env.engine.step = physics
+    env_step = Stopwatch(env.step)
+    env.step = env_step
+    decide = Stopwatch(agent._decide_action)
+    agent._decide_action = decide
+    obs, _ = env.reset()
+    obs = obs.clone()
+    agent.set_mode(EnvMode.TRAIN)
+    timings = []
+    for it in range(cli.iters + 1):
+        physics.seconds = env_step.seconds = decide.seconds = 0.0
+        start = time.perf_counter()
+        with torch.no_grad():
+            obs = agent._rollout(obs, agent.steps_per_iter)
+        rollout = time.perf_counter() - start
+        learn_start = time.perf_counter()
+        with torch.no_grad():
+            agent._build_train_data()
+        agent._update_model()
+        agent.obs_norm.update()
+        learn = time.perf_counter() - learn_start
+        if it > 0:
+            timings.append((rollout, learn, physics.seconds, env_step.seconds, decide.seconds))
+    samples = agent.steps_per_iter * env.num_envs
+    rollout, learn, phys, env_total, act = (sum(t[i] for t in timings) / len(timings) for i in range(5))
+    env_other = env_total - phys
+    reset_and_bookkeeping = rollout - env_total - act
+    total = rollout + learn
+    us = lambda s: 1e6 * s / samples  # noqa: E731
+    print(f"{args['arg_file']}: {env.num_envs} envs x {agent.steps_per_iter} steps = {samples} samples/iteration, "
+          f"agent {args['agent_config']}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
+    print(f"{'part':<34}{'s/iter':>8}{'us/sample':>11}{'share':>8}")
+    for name, value in (("physics (engine.step)", phys), ("env: reference, obs, reward, done", env_other),
+                        ("agent: action selection", act), ("resets + buffer bookkeeping", reset_and_bookkeeping),
+                        ("learning: returns + updates", learn)):
+        print(f"{name:<34}{value:>8.3f}{us(value):>11.1f}{value / total:>8.1%}")
+    print(f"{'total':<34}{total:>8.3f}{us(total):>11.1f}")
+    print(f"physics-only env-steps/s: {samples / phys:,.0f}; learner-only samples/s: {samples / learn:,.0f}")
+    print(f"training_samples_per_sec: {samples / total:,.0f}")
+    env.close()
+
+
+if __name__ == "__main__":
+    main()
