@@ -107,8 +107,8 @@ def run(args: dict) -> None:
               f"trainable parameters", flush=True)
         if args["mode"] == "train":
             model_file = args["model_file"] or (str(out_dir / "model.pt") if args["resume"] else "")
-            if model_file:
-                agent.load(resolve_path(model_file), resume=args["resume"])
+            if model_file:  # a checkpoint continues exactly: weights, optimisers, counters, RNG state
+                agent.load(resolve_path(model_file), resume=True)
             for key, name in (("engine_config", "engine_config.yaml"), ("env_config", "env_config.yaml"),
                               ("agent_config", "agent_config.yaml")):
                 if args[key]:

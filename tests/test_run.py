@@ -2,6 +2,7 @@
 test mode reports the paper's metrics, and bad input gets a clear error."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -108,3 +109,9 @@ def test_script_entry_point_help_and_errors():
     bad = subprocess.run([sys.executable, "mimickit/run.py", "--env_config", "data/envs/none.yaml"], cwd=REPO_ROOT,
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "data/envs/none.yaml: config file not found" in bad.stderr
+
+
+@pytest.mark.skipif(shutil.which("mimickit") is None, reason="package not installed (pip install -e .)")
+def test_installed_console_command():
+    out = subprocess.run(["mimickit", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "usage:" in out and "--env_config" in out
