@@ -224,3 +224,40 @@ def test_timesteps():
     assert engine.control_mode == ControlMode.POS
     assert engine.substeps == 4 and engine.timestep == pytest.approx(1 / 30)
     assert engine.sim_timestep == pytest.approx(1 / 120)
+
+
+def test_static_object_collides_with_the_character():
+    config = load_engine_config(ENGINE_YAML, {"control_mode": "none"})
+    engine = build_engine(config, 1)
+    char = engine.add_character(str(HUMANOID_XML), start_pos=(0.0, 0.0, 1.2))
+    engine.add_static_object(str(REPO_ROOT / "tests/data/box.xml"), pos=(0.0, 0.0, 0.25))
+    engine.initialize()
+    lying = rot.axis_angle_to_quat(torch.tensor([0.0, 1.0, 0.0]), torch.tensor(math.pi / 2))
+    engine.set_state(char, root_pos=torch.tensor([0.0, 0.0, 0.75]), root_rot=lying, root_vel=torch.zeros(3),
+                     dof_vel=torch.zeros(28))
+    for _ in range(30):
+        engine.step()
+    assert engine.get_root_pos(char)[0, 2] > 0.55  # resting on the 0.5 m box, not on the floor
+    assert torch.all(engine.get_ground_contact_forces(char)[0, 0] == 0)  # the box is not the ground
+
+
+def make_arm_engine(mode):
+    engine = build_engine(load_engine_config(ENGINE_YAML, {"control_mode": mode}), 2)
+    char = engine.add_character(str(REPO_ROOT / "tests/data/hinge_arm.xml"), start_pos=(0.0, 0.0, 0.2))
+    engine.initialize()
+    return engine, char
+
+
+@pytest.mark.parametrize("mode", ["pd_1d", "pos"])
+def test_one_dof_character_tracks_targets_with_explicit_and_implicit_pd(mode):
+    engine, char = make_arm_engine(mode)
+    kp, kd = engine.get_pd_gains(char)
+    assert kp.tolist() == [1000.0] and kd.tolist() == [30.0]  # read from joint stiffness / damping
+    assert engine.get_torque_limits(char).tolist() == [50.0]  # motor gear x ctrl range
+    target = torch.tensor([[0.5], [-0.3]])
+    for _ in range(45):
+        engine.set_cmd(char, target)
+        engine.step()
+    # gravity on the arm (~11 N m at these angles) costs a steady-state error of ~0.011 rad at kp = 1000
+    assert torch.allclose(engine.get_dof_pos(char), target, atol=0.02)
+    assert torch.all(engine.get_dof_forces(char).abs() <= 50.0 + 1e-4)
