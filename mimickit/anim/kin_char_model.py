@@ -113,13 +113,6 @@ class KinCharModel:
         except ValueError:
             raise KeyError(f"no body named '{name}'; bodies are {self.body_names}") from None
 
-    def get_joint_id(self, name: str) -> int:
-        """Index of a non-root joint (0..B-2) by joint name."""
-        for j, joint in enumerate(self.joints[1:]):
-            if joint.name == name:
-                return j
-        raise KeyError(f"no joint named '{name}'")
-
     def to(self, device: torch.device | str) -> "KinCharModel":
         """A copy of the model on another torch device."""
         return KinCharModel(self.body_names, self.parent_indices.tolist(), self.local_translation,

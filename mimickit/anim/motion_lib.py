@@ -130,10 +130,6 @@ class MotionLib:
         return float(self._length.sum())
 
     @property
-    def frame_size(self) -> int:
-        return 6 + self.kin_char_model.dof_size
-
-    @property
     def weights(self) -> torch.Tensor:
         """Normalised sampling probability per clip ``[M]``."""
         return self._weights
@@ -188,6 +184,3 @@ class MotionLib:
                               blend[:, None].expand(-1, self._joint_rot.shape[1]))
         return MotionFrame(root_pos, root_rot, self._root_vel[g0], self._root_ang_vel[g0], joint_rot,
                            self._dof_vel[g0])
-
-    def joint_rot_to_dof(self, joint_rot: torch.Tensor) -> torch.Tensor:
-        return self.kin_char_model.rot_to_dof(joint_rot)

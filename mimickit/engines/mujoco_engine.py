@@ -522,9 +522,6 @@ class MujocoEngine(Engine):
         """Stop recording; returns the frames (``[H, W, 3]`` uint8, one per control step)."""
         return self._recorder.stop() if self._recorder is not None else []
 
-    def viewer_running(self) -> bool:
-        return self._viewer is not None and self._viewer.is_running()
-
     def close(self) -> None:
         """Release the viewer and renderer (call before interpreter exit)."""
         if self._viewer is not None:

@@ -84,8 +84,5 @@ class MujocoViewer:
             time.sleep(wait)
         self._last = time.perf_counter()
 
-    def is_running(self) -> bool:
-        return self._handle.is_running()
-
     def close(self) -> None:
         self._handle.close()
