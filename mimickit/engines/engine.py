@@ -93,7 +93,7 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def add_static_object(self, asset_file: str, pos: Sequence[float],
-                          rot: Sequence[float] = (0.0, 0.0, 0.0, 1.0)) -> int:
+                          rot_xyzw: Sequence[float] = (0.0, 0.0, 0.0, 1.0)) -> int:
         """Add a fixed object (its geoms collide with the character) to every environment."""
 
     @abc.abstractmethod

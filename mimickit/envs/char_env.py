@@ -15,7 +15,7 @@ from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
 
 CHAR_ENV_KEYS = ("env_name", "char_file", "episode_length", "global_obs", "root_height_obs",
-                 "zero_center_action", "init_pose", "key_bodies", "camera_mode", "engine")
+                 "zero_center_action", "init_pose", "key_bodies", "engine")
 
 
 def compute_action_bounds(kin_model: KinCharModel, control_mode: ControlMode, torque_limits: torch.Tensor,
@@ -54,8 +54,8 @@ class CharEnv(BaseEnv):
 
     Config keys (``CONFIG_KEYS``): ``char_file``, ``episode_length`` [s], ``global_obs``,
     ``root_height_obs`` (True), ``zero_center_action`` (False), ``init_pose`` ([root pos 3, root exp map 3,
-    DoFs], or 3 numbers for the root position), ``key_bodies`` ([]), ``camera_mode`` (track | still),
-    ``engine`` (overrides of the engine yaml).
+    DoFs], or 3 numbers for the root position), ``key_bodies`` ([]), ``engine`` (overrides of the engine
+    yaml). Rendering (viewer and video) always follows the character's root.
     """
 
     CONFIG_KEYS: tuple[str, ...] = CHAR_ENV_KEYS
