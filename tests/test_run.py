@@ -115,3 +115,16 @@ def test_script_entry_point_help_and_errors():
 def test_installed_console_command():
     out = subprocess.run(["mimickit", "--help"], capture_output=True, text=True, check=True).stdout
     assert "usage:" in out and "--env_config" in out
+
+
+def test_tensorboard_logger_writes_every_column(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "tb"
+    assert main(TINY + ["--max_samples", "64", "--out_dir", str(out), "--logger", "tb"]) == 0
+    events = EventAccumulator(str(next(out.glob("events.out.tfevents.*"))))
+    events.Reload()
+    columns = (out / "log.txt").read_text().splitlines()[0].split()
+    assert set(columns) <= set(events.Tags()["scalars"])
+    assert [e.step for e in events.Scalars("Train_Return")] == [32, 64]
