@@ -107,6 +107,16 @@ def bench_engine(engine, char, targets, seconds: float) -> float:
 
 def bench_pybullet(seconds: float) -> float | None:
     """Control steps/s of pybullet's DeepMimic humanoid env (240 Hz physics, 30 Hz control), one process."""
+    import importlib.util
+    import types
+
+    spec = importlib.util.find_spec("pybullet_envs")
+    if spec is None:
+        return None
+    # pybullet_envs/__init__ registers gym environments (and needs an old gym); the DeepMimic env does not.
+    package = types.ModuleType("pybullet_envs")
+    package.__path__ = list(spec.submodule_search_locations)
+    sys.modules.setdefault("pybullet_envs", package)
     try:
         import pybullet_data
         from pybullet_envs.deep_mimic.env.pybullet_deep_mimic_env import InitializationStrategy, PyBulletDeepMimicEnv
@@ -137,8 +147,8 @@ def bench_pybullet(seconds: float) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--envs", type=int, nargs="+", default=[64, 256, 1024])
-    parser.add_argument("--seconds", type=float, default=2.0, help="timing window per measurement")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the median is reported")
+    parser.add_argument("--seconds", type=float, default=3.0, help="total timing per method and env count")
+    parser.add_argument("--repeats", type=int, default=8, help="interleaved repeats; the median is reported")
     parser.add_argument("--threads", type=int, default=0, help="physics threads (0 = all cores)")
     args = parser.parse_args()
     threads = args.threads or os.cpu_count() or 1
