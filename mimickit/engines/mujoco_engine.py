@@ -43,6 +43,8 @@ _INTEGRATORS = {"euler": mujoco.mjtIntegrator.mjINT_EULER, "rk4": mujoco.mjtInte
                 "implicit": mujoco.mjtIntegrator.mjINT_IMPLICIT,
                 "implicitfast": mujoco.mjtIntegrator.mjINT_IMPLICITFAST}
 _CHAR_ID = 0
+_CONTACT_FORCE_DATA = 1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE)  # contact sensor: report force only
+_CONTACT_REDUCE_NETFORCE = 3  # contact sensor: net force of all matching contacts, world frame
 
 
 class MujocoEngine(Engine):
@@ -102,7 +104,9 @@ class MujocoEngine(Engine):
         root_name = spec.worldbody.first_body().name
         if not self_collisions:
             for geom in spec.worldbody.first_body().find_all(mujoco.mjtObj.mjOBJ_GEOM):
-                geom.contype, geom.conaffinity = 2, 1  # collide with the ground (1/2), not with each other
+                # pairs collide when (contype_a & conaffinity_b) | (contype_b & conaffinity_a): 2/1 against the
+                # ground's 1/1 collides, 2/1 against 2/1 does not
+                geom.contype, geom.conaffinity = 2, 1
         self._add_ground(spec)
         for k, (path, pos, quat) in enumerate(self._static_objects):
             frame = spec.worldbody.add_frame(pos=pos, quat=[quat[3], quat[0], quat[1], quat[2]])
@@ -113,7 +117,7 @@ class MujocoEngine(Engine):
         for body in char_bodies:
             spec.add_sensor(name=f"ground_force:{body}", type=mujoco.mjtSensor.mjSENS_CONTACT,
                             objtype=mujoco.mjtObj.mjOBJ_BODY, objname=body, reftype=mujoco.mjtObj.mjOBJ_GEOM,
-                            refname=GROUND_NAME, intprm=[1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE), 3, 1])
+                            refname=GROUND_NAME, intprm=[_CONTACT_FORCE_DATA, _CONTACT_REDUCE_NETFORCE, 1])
         for a, act in enumerate(spec.actuators):
             act.name = act.name or f"actuator{a}"
             spec.add_sensor(name=f"actuator_force:{act.name}", type=mujoco.mjtSensor.mjSENS_ACTUATORFRC,

@@ -261,3 +261,19 @@ def test_one_dof_character_tracks_targets_with_explicit_and_implicit_pd(mode):
     # gravity on the arm (~11 N m at these angles) costs a steady-state error of ~0.011 rad at kp = 1000
     assert torch.allclose(engine.get_dof_pos(char), target, atol=0.02)
     assert torch.all(engine.get_dof_forces(char).abs() <= 50.0 + 1e-4)
+
+
+def test_self_collisions_can_be_disabled():
+    def crossed_legs(self_collisions):
+        engine = build_engine(load_engine_config(ENGINE_YAML, {"control_mode": "none"}), 1)
+        char = engine.add_character(str(HUMANOID_XML), enable_self_collisions=self_collisions)
+        engine.initialize()
+        dof = torch.zeros(1, 28)
+        dof[0, 14] = 0.5  # right hip adducted: the right leg swung through the left one (siblings collide)
+        engine.set_state(char, root_pos=torch.tensor([0.0, 0.0, 1.5]), dof_pos=dof, root_vel=torch.zeros(3),
+                         dof_vel=torch.zeros(28))
+        engine.step()
+        return engine.get_dof_pos(char)[0, 14].item()
+    # in free fall with no actuation only contacts change joint angles: with self collisions the legs are
+    # pushed apart, without them the right leg stays where it was put
+    assert abs(crossed_legs(False) - 0.5) < 0.01 < abs(crossed_legs(True) - 0.5)
