@@ -132,6 +132,11 @@ class Engine(abc.ABC):
         """``[N, D]`` DoF positions (exp maps for spherical joints, rad for hinges)."""
 
     @abc.abstractmethod
+    def get_joint_rot(self, obj_id: int) -> torch.Tensor:
+        """``[N, B-1, 4]`` local joint rotations (x, y, z, w); identity for fixed joints. The same rotations
+        as ``kin_model.dof_to_rot(get_dof_pos())``, up to quaternion sign, without the round trip."""
+
+    @abc.abstractmethod
     def get_dof_vel(self, obj_id: int) -> torch.Tensor:
         """``[N, D]`` DoF velocities [rad/s] (child-local angular velocity for spherical joints)."""
 

@@ -373,7 +373,7 @@ class MujocoEngine(Engine):
         return {
             "root_pos": root_pos, "root_rot": root_rot, "root_vel": qvel[:, rv:rv + 3],
             "root_ang_vel": rot.quat_rotate(root_rot, qvel[:, rv + 3:rv + 6]), "dof_pos": dof_pos,
-            "dof_vel": qvel[:, self._dof_qvel], "body_pos": body_pos, "body_rot": body_rot,
+            "dof_vel": qvel[:, self._dof_qvel], "joint_rot": joint_rot, "body_pos": body_pos, "body_rot": body_rot,
             # the contact sensor reports the force the body exerts on the ground; negate for the ground's force
             "ground_forces": -sensors[:, self._contact_cols].reshape(n, -1, 3), "dof_forces": dof_forces,
         }
@@ -421,6 +421,10 @@ class MujocoEngine(Engine):
     def get_dof_pos(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
         return self._out(self._decoded("dof_pos"))
+
+    def get_joint_rot(self, obj_id: int) -> torch.Tensor:
+        self._check_obj(obj_id)
+        return self._out(self._decoded("joint_rot"))
 
     def get_dof_vel(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)

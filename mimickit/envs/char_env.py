@@ -185,11 +185,10 @@ class CharEnv(BaseEnv):
         """The character's state for ``env_ids`` (all if None), as the observation and reward terms use it."""
         e, c = self.engine, self.char_id
         sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
-        dof_pos = sel(e.get_dof_pos(c))
         return {
             "root_pos": sel(e.get_root_pos(c)), "root_rot": sel(e.get_root_rot(c)),
             "root_vel": sel(e.get_root_vel(c)), "root_ang_vel": sel(e.get_root_ang_vel(c)),
-            "dof_pos": dof_pos, "dof_vel": sel(e.get_dof_vel(c)), "joint_rot": self.kin_model.dof_to_rot(dof_pos),
+            "dof_pos": sel(e.get_dof_pos(c)), "dof_vel": sel(e.get_dof_vel(c)), "joint_rot": sel(e.get_joint_rot(c)),
             "body_pos": sel(e.get_body_pos(c)),
         }
 

@@ -70,8 +70,7 @@ class DeepMimicEnv(CharEnv):
         self._ref: dict[str, torch.Tensor] = {}
         self._tar: dict[str, torch.Tensor] = {}
         self._update_reference(torch.arange(n, device=self.device))
-        self.reward_terms = {t: torch.zeros(n, device=self.device) for t in REWARD_TERMS}
-        self._term_sums = {t: 0.0 for t in REWARD_TERMS}
+        self._term_sums = torch.zeros(len(REWARD_TERMS), device=self.device)
         self._term_count = 0
         self._metric_sums = torch.zeros(n, 2, device=self.device)
         self._metric_steps = torch.zeros(n, device=self.device)
@@ -154,9 +153,7 @@ class DeepMimicEnv(CharEnv):
         sim, ref, state = self._tracking_states()
         reward, terms = compute_tracking_reward(sim, ref, self.reward_cfg, self.joint_err_w, self.dof_err_w,
                                                 self.track_root, self.root_height_obs)
-        for name, value in terms.items():
-            self.reward_terms[name] = value
-            self._term_sums[name] += float(value.mean())
+        self._term_sums += torch.stack([terms[t].mean() for t in REWARD_TERMS])
         self._term_count += 1
         if self.mode == EnvMode.TEST:
             self._record_tracking_errors(state)
@@ -201,8 +198,8 @@ class DeepMimicEnv(CharEnv):
 
     def get_diagnostics(self) -> dict[str, float]:
         """Mean of each reward term since the last call."""
-        count = max(self._term_count, 1)
-        out = {f"reward_{name}": total / count for name, total in self._term_sums.items()}
-        self._term_sums = {t: 0.0 for t in REWARD_TERMS}
+        means = (self._term_sums / max(self._term_count, 1)).tolist()
+        out = {f"reward_{name}": mean for name, mean in zip(REWARD_TERMS, means)}
+        self._term_sums.zero_()
         self._term_count = 0
         return out

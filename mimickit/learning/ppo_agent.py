@@ -7,10 +7,12 @@ from typing import Any
 
 import torch
 
+from mimickit.envs.base_env import EnvMode
 from mimickit.envs.terms.terminations import DoneFlags
 from mimickit.learning.base_agent import BASE_AGENT_KEYS, BaseAgent, build_optimizer
 from mimickit.learning.ppo_model import PPOModel
 from mimickit.learning.rl_util import compute_td_lambda_return
+from mimickit.util.config import check_keys
 
 PPO_KEYS = BASE_AGENT_KEYS + (
     "actor_optimizer", "critic_optimizer", "actor_epochs", "actor_batch_size", "critic_epochs",
@@ -48,8 +50,6 @@ class PPOAgent(BaseAgent):
     NAME = "PPO"
 
     def _build_model(self, model_config: dict[str, Any]) -> None:
-        from mimickit.util.config import check_keys
-
         check_keys(model_config, ["actor_net", "critic_net", "actor_init_output_scale", "actor_std_type",
                                   "action_std"], f"{self.source}: model", required=["actor_net", "critic_net"])
         low, _ = self.env.action_bounds
@@ -67,7 +67,7 @@ class PPOAgent(BaseAgent):
 
     def _decide_action(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         mean = self.model.action_mean(self.obs_norm.normalize(obs))
-        if self.mode == self.mode.TEST:
+        if self.mode == EnvMode.TEST:
             return self.a_norm.unnormalize(mean), {}
         norm_action = self.model.policy.sample(mean)
         log_prob = self.model.policy.log_prob(mean, norm_action)

@@ -140,6 +140,7 @@ def test_state_after_set_matches_mujoco_kinematics():
     assert torch.all(rot.quat_diff_angle(engine.get_root_rot(char), root_rot) < 1e-5)
     assert torch.allclose(engine.get_root_ang_vel(char), root_ang_vel, atol=1e-5)
     assert torch.all(rot.quat_diff_angle(km.dof_to_rot(engine.get_dof_pos(char)), km.dof_to_rot(dof_pos)) < 1e-5)
+    assert torch.all(rot.quat_diff_angle(engine.get_joint_rot(char), km.dof_to_rot(dof_pos)) < 1e-5)
     assert torch.allclose(engine.get_dof_vel(char), dof_vel, atol=1e-6)
     # body poses and velocities agree with MuJoCo's own kinematics of the stored state
     model, data = engine.model, mujoco.MjData(engine.model)
