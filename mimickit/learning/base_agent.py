@@ -208,7 +208,7 @@ class BaseAgent(nn.Module, abc.ABC):
 
     def _print_progress(self, row: dict[str, Any], max_samples: int, iter_seconds: float) -> None:
         rate = row["Samples_Per_Sec"]
-        remaining = (max_samples - self.sample_count) / rate if rate > 0 and max_samples < sys.maxsize else math.nan
+        remaining = max(max_samples - self.sample_count, 0) / rate if rate > 0 and max_samples < sys.maxsize else math.nan
         eta = f"{remaining / 60:6.1f} min" if math.isfinite(remaining) else "   n/a"
         print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
               f"ETA {eta} | train return {row['Train_Return']:7.3f} len {row['Train_Episode_Length']:6.1f} | "
