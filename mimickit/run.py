@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -29,10 +30,18 @@ from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.checkpoint import CheckpointError  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
-from mimickit.util.logger import Logger  # noqa: E402
+from mimickit.util.logger import Logger, check_logger_available  # noqa: E402
 from mimickit.util.paths import resolve_path  # noqa: E402
 
 USER_ERRORS = (ConfigError, MotionFileError, CheckpointError, CharModelError)
+
+
+class StoppedBySignal(Exception):
+    """Training stopped on SIGINT / SIGTERM after writing its checkpoint."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def set_seed(seed: int | None) -> int:
@@ -59,28 +68,37 @@ def run_test(args: dict, env, agent, out_dir: Path) -> dict:
     print(f"Mean Return: {info['mean_return']:.4f} +- {results['std_return']:.4f}")
     print(f"Mean Episode Length: {info['mean_ep_len']:.2f}")
     print(f"Episodes: {info['num_eps']}")
-    if hasattr(env, "tracking_errors"):
-        errors = env.tracking_errors()
-        for key, label, unit in (("e_pos", "Position Tracking Error (Eq. 2)", "m"),
-                                 ("e_vel", "DoF Velocity Error (Eq. 3)", "rad/s")):
-            mean, std = mean_std(errors[key])
+    metrics = info["episode_metrics"]
+    for key, label, unit in (("e_pos", "Position Tracking Error (Eq. 2)", "m"),
+                             ("e_vel", "DoF Velocity Error (Eq. 3)", "rad/s")):
+        if key in metrics:
+            mean, std = mean_std(metrics[key])
             results[f"{key}_mean"], results[f"{key}_std"] = mean, std
             print(f"{label}: {mean:.4f} +- {std:.4f} {unit}")
     if args["video"]:
         frames = env.engine.stop_video_recording()
         path = out_dir / "video.gif"
-        write_gif(path, frames, fps=round(1.0 / env.engine.timestep))
+        write_gif(path, frames, frame_time=env.engine.timestep)
         results["video"] = str(path)
         print(f"Wrote {len(frames)} frames to {path}")
     (out_dir / "test_results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 
-def write_gif(path: Path, frames: list[np.ndarray], fps: int) -> None:
+def gif_durations(num_frames: int, frame_time: float) -> list[int]:
+    """Per-frame GIF durations [ms] that keep real time: GIF stores centiseconds, so a 33.3-ms frame becomes
+    30, 30, 40, ... with each frame ending at the centisecond nearest its true end time."""
+    ends = [round((i + 1) * frame_time * 100) * 10 for i in range(num_frames)]
+    return [end - start for start, end in zip([0] + ends[:-1], ends)]
+
+
+def write_gif(path: Path, frames: list[np.ndarray], frame_time: float) -> None:
+    """Frames ``[H, W, 3]`` uint8 shown ``frame_time`` seconds each, looping."""
     from PIL import Image
 
     images = [Image.fromarray(f) for f in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    images[0].save(path, save_all=True, append_images=images[1:], duration=gif_durations(len(images), frame_time),
+                   loop=0)
 
 
 def run(args: dict) -> None:
@@ -99,8 +117,9 @@ def run(args: dict) -> None:
             raise ConfigError("--video needs Pillow: pip install pillow") from None
     if not args["env_config"]:
         raise ConfigError("--env_config is required (or an --arg_file that sets it)")
+    check_logger_available(args["logger"])
     env = build_env(args["env_config"], args["engine_config"] or None, args["num_envs"], device,
-                    visualize=args["visualize"], record_video=args["video"])
+                    visualize=args["visualize"], record_video=args["video"], motion_file=args["motion_file"])
     try:
         agent = build_agent(args["agent_config"], env, device)
         print(f"Built {agent.NAME} agent with {sum(p.numel() for p in agent.parameters() if p.requires_grad):,} "
@@ -115,12 +134,19 @@ def run(args: dict) -> None:
                     src = resolve_path(args[key])
                     if src.resolve() != (out_dir / name).resolve():
                         shutil.copyfile(src, out_dir / name)
+            if args["motion_file"] and args["env_config"]:  # the copy records the clip actually trained on
+                env_copy = out_dir / "env_config.yaml"
+                line = f"motion_file: {args['motion_file']}  # set by --motion_file"
+                env_copy.write_text(re.sub(r"(?m)^motion_file:.*$", line, env_copy.read_text()))
             logger = Logger(out_dir, args["logger"], run_config=agent.config, append=args["resume"])
             print(f"Logging data to {logger.path}", flush=True)
             try:
-                agent.train_model(args["max_samples"], out_dir, logger, args["save_int_models"])
+                stopped_by = agent.train_model(args["max_samples"], out_dir, logger, args["save_int_models"],
+                                               args["checkpoint_interval"])
             finally:
                 logger.close()
+            if stopped_by is not None:
+                raise StoppedBySignal(stopped_by)
         else:
             if args["model_file"]:
                 agent.load(resolve_path(args["model_file"]), resume=False)
@@ -136,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except StoppedBySignal as stop:
+        return 128 + stop.signum
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -20,6 +20,7 @@ Gains come from the asset's position actuators (kp, kv) or, for motor-driven ass
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -45,6 +46,18 @@ _INTEGRATORS = {"euler": mujoco.mjtIntegrator.mjINT_EULER, "rk4": mujoco.mjtInte
 _CHAR_ID = 0
 _CONTACT_FORCE_DATA = 1 << int(mujoco.mjtConDataField.mjCONDATA_FORCE)  # contact sensor: report force only
 _CONTACT_REDUCE_NETFORCE = 3  # contact sensor: net force of all matching contacts, world frame
+
+
+_LOG = logging.getLogger("mimickit.mujoco")
+
+
+def _log_mujoco_warning(message: str) -> None:
+    """MuJoCo warnings go to Python logging instead of a MUJOCO_LOG.TXT in the working directory (the engine
+    counts and resets faulted envs itself)."""
+    _LOG.warning("MuJoCo: %s", message)
+
+
+mujoco.set_mju_user_warning(_log_mujoco_warning)
 
 
 class MujocoEngine(Engine):

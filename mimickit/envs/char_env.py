@@ -85,6 +85,7 @@ class CharEnv(BaseEnv):
         low, high = compute_action_bounds(self.kin_model, self.engine.control_mode,
                                           self.engine.get_torque_limits(self.char_id),
                                           bool(config.get("zero_center_action", False)))
+        low, high = self._adjust_action_bounds(low, high)
         self._action_low, self._action_high = low.to(self.device), high.to(self.device)
         self.reward = torch.zeros(num_envs, device=self.device)
         self.done = torch.zeros(num_envs, dtype=torch.int32, device=self.device)
@@ -144,7 +145,7 @@ class CharEnv(BaseEnv):
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         action = torch.maximum(torch.minimum(action, self._action_high), self._action_low)
-        self.engine.set_cmd(self.char_id, action)
+        self.engine.set_cmd(self.char_id, self._action_to_command(action))
         faults = self.engine.step()
         self.step_count += 1
         self.time[:] = self.step_count * self.engine.timestep
@@ -155,7 +156,7 @@ class CharEnv(BaseEnv):
         if faults.any():  # non-finite or exploded physics: end those episodes and count them
             self.done[faults.to(self.device)] = int(DoneFlags.FAIL)
             self.fault_count += int(faults.sum())
-        return self.obs, self.reward, self.done, {"num_faults": self.fault_count}
+        return self.obs, self.reward, self.done, self._step_info()
 
     # --------------------------------------------------------------------------------------- hooks
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
@@ -168,6 +169,18 @@ class CharEnv(BaseEnv):
 
     def _update_task(self) -> None:
         """Advance task state after physics (e.g. the reference motion)."""
+
+    def _step_info(self) -> dict[str, Any]:
+        """Hook: the ``info`` dict of a step, read after the done flags are final."""
+        return {"num_faults": self.fault_count}
+
+    def _adjust_action_bounds(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Hook: the action bounds the agent sees, from the control mode's bounds ``([D], [D])``."""
+        return low, high
+
+    def _action_to_command(self, action: torch.Tensor) -> torch.Tensor:
+        """Hook: the engine command ``[N, D]`` for a clipped action ``[N, D]`` (identity here)."""
+        return action
 
     def _compute_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
         return self._char_obs(env_ids)

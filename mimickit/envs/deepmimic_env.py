@@ -8,7 +8,8 @@ import torch
 
 from mimickit.anim.motion import LoopMode
 from mimickit.anim.motion_lib import MotionLib
-from mimickit.envs.base_env import EnvMode
+from mimickit.engines.engine import ControlMode
+from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_phase_obs, compute_target_obs
@@ -20,6 +21,7 @@ _REWARD_KEYS = tuple(f"reward_{t}_{k}" for t in REWARD_TERMS for k in ("w", "sca
 DEEPMIMIC_KEYS = CHAR_ENV_KEYS + (
     "motion_file", "enable_early_termination", "pose_termination", "pose_termination_dist", "enable_phase_obs",
     "num_phase_encoding", "enable_tar_obs", "tar_obs_steps", "rand_reset", "contact_bodies", "joint_err_w",
+    "residual_action", "test_pose_termination",
 ) + _REWARD_KEYS
 
 
@@ -28,9 +30,13 @@ class DeepMimicEnv(CharEnv):
     termination on ground contact / pose error, and the paper's tracking errors in TEST mode.
 
     Extra config keys: ``motion_file``, ``enable_early_termination``, ``pose_termination`` (False),
-    ``pose_termination_dist`` (1.0 m), ``enable_phase_obs`` (True), ``num_phase_encoding`` (0),
+    ``pose_termination_dist`` (1.0 m), ``test_pose_termination`` (False: TEST-mode episodes end early only on
+    undesired ground contact, the paper's evaluation protocol; True: as in training, upstream's rule), ``enable_phase_obs`` (True), ``num_phase_encoding`` (0),
     ``enable_tar_obs`` (False), ``tar_obs_steps`` ([1]), ``rand_reset`` (True), ``contact_bodies`` ([]),
-    ``joint_err_w`` (ones, one per non-root joint), ``reward_{pose,vel,root_pose,root_vel,key_pos}_{w,scale}``.
+    ``joint_err_w`` (ones, one per non-root joint), ``reward_{pose,vel,root_pose,root_vel,key_pos}_{w,scale}``,
+    ``residual_action`` (False: upstream's absolute PD targets; True: the PD target is the reference's DoF
+    positions one control step ahead plus the action, and the action bounds are upstream's bounds shifted
+    to centre on zero, so a zero action tracks the clip open-loop).
     """
 
     CONFIG_KEYS = DEEPMIMIC_KEYS
@@ -42,11 +48,16 @@ class DeepMimicEnv(CharEnv):
         self.enable_early_termination = bool(cfg["enable_early_termination"])
         self.pose_termination = bool(cfg.get("pose_termination", False))
         self.pose_termination_dist = float(cfg.get("pose_termination_dist", 1.0))
+        self.test_pose_termination = bool(cfg.get("test_pose_termination", False))
         self.enable_phase_obs = bool(cfg.get("enable_phase_obs", True))
         self.num_phase_encoding = int(cfg.get("num_phase_encoding", 0))
         self.enable_tar_obs = bool(cfg.get("enable_tar_obs", False))
         self.tar_obs_steps = torch.tensor(cfg.get("tar_obs_steps", [1]), dtype=torch.float32, device=self.device)
         self.rand_reset = bool(cfg.get("rand_reset", True))
+        self.residual_action = bool(cfg.get("residual_action", False))
+        if self.residual_action and self.engine.control_mode not in (ControlMode.POS, ControlMode.PD_1D):
+            raise ConfigError(f"{self.source}: residual_action needs PD position targets (control_mode pos or "
+                              f"pd_1d), but the engine uses {self.engine.control_mode.name.lower()}")
         self.track_root = self.enable_tar_obs and self.global_obs
         self.reward_cfg = TrackingRewardConfig(**{f"{t}_{k}": float(cfg[f"reward_{t}_{k}"])
                                                   for t in REWARD_TERMS for k in ("w", "scale")})
@@ -69,12 +80,12 @@ class DeepMimicEnv(CharEnv):
         self.motion_time_offset = torch.zeros(n, device=self.device)
         self._ref: dict[str, torch.Tensor] = {}
         self._tar: dict[str, torch.Tensor] = {}
+        self._cmd_ref_dof = torch.zeros(n, self.kin_model.dof_size, device=self.device)
         self._update_reference(torch.arange(n, device=self.device))
         self._term_sums = torch.zeros(len(REWARD_TERMS), device=self.device)
         self._term_count = 0
         self._metric_sums = torch.zeros(n, 2, device=self.device)
         self._metric_steps = torch.zeros(n, device=self.device)
-        self.completed_episode_metrics: list[torch.Tensor] = []
 
     # ------------------------------------------------------------------------------------ reference
     def motion_time(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -90,21 +101,27 @@ class DeepMimicEnv(CharEnv):
                 "body_pos": body_pos, "body_rot": body_rot}
 
     def _update_reference(self, env_ids: torch.Tensor) -> None:
-        """Reference frames at the current motion time and at the target-observation offsets, in one query."""
+        """Reference frames at the current motion time, at the target-observation offsets and (residual
+        actions) one control step ahead, in one query."""
         num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
         ids = self.motion_ids[env_ids]
         t = self.motion_time(env_ids)
-        offsets = torch.cat([torch.zeros(1, device=self.device), self.tar_obs_steps[:num_tar] * self.engine.timestep])
-        frames = self._frames_at(ids[:, None].expand(-1, 1 + num_tar).reshape(-1),
-                                 (t[:, None] + offsets).reshape(-1))
+        steps = [0.0] + self.tar_obs_steps[:num_tar].tolist()
+        if self.residual_action and 1.0 not in steps:
+            steps.append(1.0)
+        offsets = torch.tensor(steps, device=self.device) * self.engine.timestep
+        num_frames = len(steps)
+        frames = self._frames_at(ids[:, None].expand(-1, num_frames).reshape(-1), (t[:, None] + offsets).reshape(-1))
         n = env_ids.numel()
         for key, value in frames.items():
-            value = value.reshape(n, 1 + num_tar, *value.shape[1:])
+            value = value.reshape(n, num_frames, *value.shape[1:])
             if key not in self._ref:
                 self._ref[key] = torch.zeros(self.num_envs, *value.shape[2:], device=self.device)
                 self._tar[key] = torch.zeros(self.num_envs, num_tar, *value.shape[2:], device=self.device)
             self._ref[key][env_ids] = value[:, 0]
-            self._tar[key][env_ids] = value[:, 1:]
+            self._tar[key][env_ids] = value[:, 1:1 + num_tar]
+            if self.residual_action and key == "joint_rot":
+                self._cmd_ref_dof[env_ids] = self.kin_model.rot_to_dof(value[:, steps.index(1.0)])
 
     # ---------------------------------------------------------------------------------------- hooks
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
@@ -123,6 +140,16 @@ class DeepMimicEnv(CharEnv):
 
     def _update_task(self) -> None:
         self._update_reference(torch.arange(self.num_envs, device=self.device))
+
+    def _adjust_action_bounds(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.residual_action:
+            return low, high
+        half_range = 0.5 * (high - low)
+        return -half_range, half_range
+
+    def _action_to_command(self, action: torch.Tensor) -> torch.Tensor:
+        """Residual actions: PD targets = reference DoFs at the next control step + action ``[N, D]``."""
+        return self._cmd_ref_dof + action if self.residual_action else action
 
     def _compute_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
         parts = [self._char_obs(env_ids)]
@@ -153,9 +180,10 @@ class DeepMimicEnv(CharEnv):
         sim, ref, state = self._tracking_states()
         reward, terms = compute_tracking_reward(sim, ref, self.reward_cfg, self.joint_err_w, self.dof_err_w,
                                                 self.track_root, self.root_height_obs)
-        self._term_sums += torch.stack([terms[t].mean() for t in REWARD_TERMS])
-        self._term_count += 1
-        if self.mode == EnvMode.TEST:
+        if self.mode == EnvMode.TRAIN:
+            self._term_sums += torch.stack([terms[t].mean() for t in REWARD_TERMS])
+            self._term_count += 1
+        else:
             self._record_tracking_errors(state)
         return reward
 
@@ -174,30 +202,24 @@ class DeepMimicEnv(CharEnv):
         if self.enable_early_termination:
             if self.contact_termination:
                 failed |= contact_failure(self.engine.get_ground_contact_forces(self.char_id), self.allowed_contact)
-            if self.pose_termination:
+            if self.pose_termination and (self.mode == EnvMode.TRAIN or self.test_pose_termination):
                 failed |= pose_failure(self.engine.get_body_pos(self.char_id), self._ref["body_pos"],
                                        self.pose_termination_dist)
-        done = compute_done(self.time, self.episode_length, motion_ended, failed)
+        return compute_done(self.time, self.episode_length, motion_ended, failed)
+
+    def _step_info(self) -> dict[str, Any]:
+        """TEST mode adds ``episode_metrics``: ``e_pos`` [m] (Eq. 2) and ``e_vel`` [rad/s] (Eq. 3), each ``[N]``,
+        the mean over the episode's steps, valid where ``done`` is set this step (NaN elsewhere)."""
+        info = super()._step_info()
         if self.mode == EnvMode.TEST:
-            finished = (done != 0) & (self._metric_steps > 0)
-            if finished.any():
-                means = self._metric_sums[finished] / self._metric_steps[finished, None]
-                self.completed_episode_metrics.extend(means.cpu().unbind(0))
-        return done
+            means = self._metric_sums / self._metric_steps.clamp_min(1.0)[:, None]
+            means[self.done == int(DoneFlags.NULL)] = float("nan")
+            info["episode_metrics"] = {"e_pos": means[:, 0], "e_vel": means[:, 1]}
+        return info
 
     # ------------------------------------------------------------------------------------ reporting
-    def set_mode(self, mode: EnvMode) -> None:
-        super().set_mode(mode)
-        if mode == EnvMode.TEST:
-            self.completed_episode_metrics = []
-
-    def tracking_errors(self) -> dict[str, list[float]]:
-        """Per completed TEST episode: mean e_pos [m] (Eq. 2) and e_vel [rad/s] (Eq. 3) over its steps."""
-        return {"e_pos": [float(m[0]) for m in self.completed_episode_metrics],
-                "e_vel": [float(m[1]) for m in self.completed_episode_metrics]}
-
     def get_diagnostics(self) -> dict[str, float]:
-        """Mean of each reward term since the last call."""
+        """Mean of each reward term over the TRAIN-mode steps since the last call."""
         means = (self._term_sums / max(self._term_count, 1)).tolist()
         out = {f"reward_{name}": mean for name, mean in zip(REWARD_TERMS, means)}
         self._term_sums.zero_()

@@ -19,9 +19,15 @@ ENV_REGISTRY: dict[str, type[CharEnv]] = {
 
 
 def build_env(env_file: str, engine_file: str | None, num_envs: int, device: torch.device | str = "cpu",
-              visualize: bool = False, record_video: bool = False) -> BaseEnv:
-    """The environment of ``env_file``; its ``engine:`` mapping overrides keys of ``engine_file``."""
+              visualize: bool = False, record_video: bool = False, motion_file: str = "") -> BaseEnv:
+    """The environment of ``env_file``; its ``engine:`` mapping overrides keys of ``engine_file``, and a
+    non-empty ``motion_file`` replaces the config's clip or dataset."""
     config = load_yaml(env_file)
+    if motion_file:
+        if "motion_file" not in config:
+            raise ConfigError(f"{env_file}: --motion_file given, but this env ({config.get('env_name')!r}) "
+                              f"has no motion_file key")
+        config["motion_file"] = motion_file
     name = config.get("env_name")
     if name not in ENV_REGISTRY:
         raise ConfigError(f"{env_file}: env_name must be one of {sorted(ENV_REGISTRY)}, found {name!r}")

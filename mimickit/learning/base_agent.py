@@ -5,7 +5,9 @@ from __future__ import annotations
 import abc
 import math
 import random
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,43 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
 
 
+def episode_quota(num_episodes: int, num_envs: int) -> torch.Tensor:
+    """``[num_envs]`` episodes each env contributes so that exactly ``num_episodes`` are counted: an even
+    share, the remainder going to the first envs (envs with a zero share are ignored). Every env's first
+    episodes count, so short episodes are not favoured."""
+    quota = torch.full((num_envs,), num_episodes // num_envs, dtype=torch.long)
+    quota[:num_episodes % num_envs] += 1
+    return quota
+
+
+class StopRequest:
+    """Turns SIGINT / SIGTERM into a flag the training loop checks after each iteration (main thread only;
+    a second signal interrupts at once)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame) -> None:
+        self.signum = signum
+        print(f"\n{signal.Signals(signum).name} received: stopping after this iteration and writing a "
+              f"checkpoint (send it again to stop at once)", flush=True)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def __enter__(self) -> StopRequest:  # noqa: PYI034
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+
 class BaseAgent(nn.Module, abc.ABC):
     """Owns the normalisers, the model and its optimisers, the rollout buffer and the training loop.
 
@@ -92,6 +131,7 @@ class BaseAgent(nn.Module, abc.ABC):
         self.buffer = ExperienceBuffer(self.steps_per_iter, env.num_envs, self.device)
         self.train_tracker = ReturnTracker(env.num_envs, self.device)
         self.test_tracker = ReturnTracker(env.num_envs, self.device)
+        self.last_test_info: dict[str, float] = {}
         self.mode = EnvMode.TRAIN
 
     # ---------------------------------------------------------------------------------- algorithm
@@ -145,45 +185,62 @@ class BaseAgent(nn.Module, abc.ABC):
 
     # ----------------------------------------------------------------------------------- training
     def train_model(self, max_samples: int, out_dir: str | Path, logger: Logger,
-                    save_int_models: bool = False) -> None:
-        """Train until ``max_samples`` environment steps; writes ``model.pt`` (atomically) and log rows at
-        every output iteration. A loaded checkpoint's iteration, sample count and RNG state continue."""
+                    save_int_models: bool = False, checkpoint_interval: float = 300.0) -> int | None:
+        """Train until ``max_samples`` environment steps; writes ``model.pt`` (atomically) and a log row at
+        every output iteration, and ``model.pt`` also every ``checkpoint_interval`` seconds. A loaded
+        checkpoint's iteration, sample count, RNG state and last test continue.
+
+        SIGINT / SIGTERM stop the run after the current iteration, with a checkpoint of it; the signal
+        number is returned (None when ``max_samples`` was reached). Continuing from a checkpoint written at
+        an output iteration is bit-exact (every env restarts there in both cases); from one written on the
+        timer or at a signal, the continuation restarts the episodes that were under way.
+        """
         out_dir = Path(out_dir)
         model_path = out_dir / "model.pt"
         obs, _ = self.env.reset()
         obs = obs.clone()
         session_start, start_samples = time.perf_counter(), self.sample_count
         wall_offset = self.wall_time
-        test_info: dict[str, float] = {}
+        last_save = session_start
         self.train_tracker.reset()
-        while self.sample_count < max_samples:
-            iter_start = time.perf_counter()
-            self.set_mode(EnvMode.TRAIN)
-            with torch.no_grad():
-                obs = self._rollout(obs, self.steps_per_iter)
-                data_info = self._build_train_data()
-            update_info = self._update_model()
-            if self.sample_count < self.normalizer_samples:
-                self.obs_norm.update()
-            self.sample_count += self.steps_per_iter * self.env.num_envs
-            output_iter = self.iteration % self.iters_per_output == 0 or self.sample_count >= max_samples
-            if output_iter:
-                test_info = self.test_model(self.test_episodes)
-            elapsed = time.perf_counter() - session_start
-            self.wall_time = wall_offset + elapsed
-            row = self._log_row(test_info, {**data_info, **update_info}, self.wall_time,
-                                (self.sample_count - start_samples) / max(elapsed, 1e-9))
-            self._print_progress(row, max_samples, time.perf_counter() - iter_start)
-            self.iteration += 1
-            if output_iter:
-                print(format_table(row), flush=True)
-                logger.write(row, self.sample_count)
-                self.save(model_path)
-                if save_int_models:
-                    self.save(out_dir / "int_models" / f"model_{self.iteration - 1:010d}.pt")
-                self.train_tracker.reset()
-                obs, _ = self.env.reset()
-                obs = obs.clone()
+        self.env.get_diagnostics()  # start the reward-term means at this session's first training step
+        with StopRequest() as stop:
+            while self.sample_count < max_samples and stop.signum is None:
+                iter_start = time.perf_counter()
+                self.set_mode(EnvMode.TRAIN)
+                with torch.no_grad():
+                    obs = self._rollout(obs, self.steps_per_iter)
+                    data_info = self._build_train_data()
+                update_info = self._update_model()
+                if self.sample_count < self.normalizer_samples:
+                    self.obs_norm.update()
+                self.sample_count += self.steps_per_iter * self.env.num_envs
+                output_iter = self.iteration % self.iters_per_output == 0 or self.sample_count >= max_samples
+                train_diagnostics = self.env.get_diagnostics() if output_iter else {}
+                if output_iter:
+                    self.last_test_info = self.test_model(self.test_episodes)
+                elapsed = time.perf_counter() - session_start
+                self.wall_time = wall_offset + elapsed
+                row = self._log_row(self.last_test_info, {**data_info, **update_info, **train_diagnostics},
+                                    self.wall_time, (self.sample_count - start_samples) / max(elapsed, 1e-9))
+                self._print_progress(row, max_samples, time.perf_counter() - iter_start)
+                self.iteration += 1
+                if output_iter:
+                    print(format_table(row), flush=True)
+                    logger.write(row, self.sample_count)
+                if output_iter or stop.signum is not None or time.perf_counter() - last_save >= checkpoint_interval:
+                    self.save(model_path)
+                    last_save = time.perf_counter()
+                if output_iter:
+                    if save_int_models:
+                        self.save(out_dir / "int_models" / f"model_{self.iteration - 1:010d}.pt")
+                    self.train_tracker.reset()
+                    obs, _ = self.env.reset()
+                    obs = obs.clone()
+        if stop.signum is not None:
+            print(f"Stopped at iteration {self.iteration - 1}; checkpoint written to {model_path} "
+                  f"(continue with --resume true)", flush=True)
+        return stop.signum
 
     def _log_row(self, test_info: dict[str, float], train_info: dict[str, float], wall_time: float,
                  samples_per_sec: float) -> dict[str, Any]:
@@ -200,7 +257,6 @@ class BaseAgent(nn.Module, abc.ABC):
         }
         row.update({f"Train_{k.title()}_Rate": v for k, v in tracker.done_rates().items()})
         row.update({k.title(): v for k, v in train_info.items()})
-        row.update({k.title(): v for k, v in self.env.get_diagnostics().items()})
         row["Num_Faults"] = getattr(self.env, "fault_count", 0)
         row["Obs_Norm_Mean"] = float(self.obs_norm.mean.abs().mean())
         row["Obs_Norm_Std"] = float(self.obs_norm.std.mean())
@@ -215,27 +271,35 @@ class BaseAgent(nn.Module, abc.ABC):
               f"test return {row['Test_Return']:7.3f} | {iter_seconds:5.2f} s/iter", flush=True)
 
     # -------------------------------------------------------------------------------------- testing
-    def test_model(self, num_episodes: int) -> dict[str, float]:
-        """Deterministic episodes (mean actions), at least ``ceil(num_episodes / num_envs)`` per env."""
+    def test_model(self, num_episodes: int) -> dict[str, Any]:
+        """Exactly ``num_episodes`` deterministic episodes (mean actions), shared evenly over the envs.
+
+        Returns mean return and length, the per-episode returns and the means of the env's per-episode
+        metrics (``info["episode_metrics"]``, e.g. the tracking errors ``e_pos`` and ``e_vel``), with their
+        per-episode values under ``episode_metrics``.
+        """
         self.set_mode(EnvMode.TEST)
         tracker = self.test_tracker
         tracker.reset()
-        per_env = math.ceil(max(num_episodes, 1) / self.env.num_envs)
+        quota = episode_quota(max(num_episodes, 1), self.env.num_envs).to(self.device)
+        episode_metrics: dict[str, list[float]] = {}
         with torch.no_grad():
             obs, _ = self.env.reset()
             obs = obs.clone()
-            while int(tracker.episodes_per_env.min()) < per_env:
+            while bool((tracker.episodes_per_env < quota).any()):
                 action, _ = self._decide_action(obs)
-                next_obs, reward, done, _ = self.env.step(action)
-                tracker.update(reward, done)
+                next_obs, reward, done, info = self.env.step(action)
+                counted = (done != int(DoneFlags.NULL)) & (tracker.episodes_per_env < quota)
+                if counted.any():
+                    for key, values in info.get("episode_metrics", {}).items():
+                        episode_metrics.setdefault(key, []).extend(values[counted].tolist())
+                tracker.update(reward, done, counted)
                 obs = self._reset_done_envs(next_obs, done)
         info = {"mean_return": tracker.mean_return, "mean_ep_len": tracker.mean_length,
-                "num_eps": tracker.num_episodes, "returns": list(tracker.episode_returns)}
-        tracking = getattr(self.env, "tracking_errors", None)
-        if tracking is not None:
-            errors = tracking()
-            for key in ("e_pos", "e_vel"):
-                info[key] = sum(errors[key]) / len(errors[key]) if errors[key] else math.nan
+                "num_eps": tracker.num_episodes, "returns": list(tracker.episode_returns),
+                "episode_metrics": episode_metrics}
+        for key, values in episode_metrics.items():
+            info[key] = sum(values) / len(values) if values else math.nan
         return info
 
     # -------------------------------------------------------------------------------- checkpoints
@@ -250,6 +314,7 @@ class BaseAgent(nn.Module, abc.ABC):
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "iteration": self.iteration, "sample_count": self.sample_count, "wall_time": self.wall_time,
             "rng": rng_state(),
+            "last_test": {k: float(v) for k, v in self.last_test_info.items() if isinstance(v, (int, float))},
         })
 
     def load(self, path: str | Path, resume: bool = True) -> None:
@@ -269,8 +334,23 @@ class BaseAgent(nn.Module, abc.ABC):
         if resume:
             for name, opt in self.optimizers.items():
                 opt.load_state_dict(payload["optimizers"][name])
+                self._apply_configured_learning_rate(name, opt, path)
+            self.last_test_info = dict(payload.get("last_test", {}))
             self.iteration = int(payload["iteration"])
             self.sample_count = int(payload["sample_count"])
             self.wall_time = float(payload["wall_time"])
             set_rng_state(payload["rng"])
         print(f"Loaded model parameters from {path}", flush=True)
+
+    def _apply_configured_learning_rate(self, name: str, opt: torch.optim.Optimizer, path: str | Path) -> None:
+        """After loading optimiser state, the agent config's learning rate wins; say so when they differ."""
+        config = self.config.get(f"{name}_optimizer")
+        if not isinstance(config, dict) or "learning_rate" not in config:
+            return
+        lr = float(config["learning_rate"])
+        old = opt.param_groups[0]["lr"]
+        if old != lr:
+            print(f"{name}_optimizer: using learning rate {lr:g} from the agent config ({path} was trained "
+                  f"with {old:g})", flush=True)
+            for group in opt.param_groups:
+                group["lr"] = lr

@@ -24,20 +24,24 @@ class ReturnTracker:
         self.done_counts = {flag: 0 for flag in DoneFlags if flag != DoneFlags.NULL}
         self.episode_returns: list[float] = []
 
-    def update(self, reward: torch.Tensor, done: torch.Tensor) -> None:
+    def update(self, reward: torch.Tensor, done: torch.Tensor, count: torch.Tensor | None = None) -> None:
+        """Add one step ``reward [N]`` with ``done [N]`` flags; episodes that finish where ``count [N]`` (bool)
+        is False are dropped (their per-env accumulators still restart)."""
         self.episode_return += reward
         self.episode_length += 1
-        finished = done != int(DoneFlags.NULL)
+        ended = done != int(DoneFlags.NULL)
+        finished = ended if count is None else ended & count
         if finished.any():
             self.num_episodes += int(finished.sum())
             self.episode_returns.extend(self.episode_return[finished].tolist())
             self.return_sum += float(self.episode_return[finished].sum())
             self.length_sum += float(self.episode_length[finished].sum())
             for flag in self.done_counts:
-                self.done_counts[flag] += int((done == int(flag)).sum())
+                self.done_counts[flag] += int((done[finished] == int(flag)).sum())
             self.episodes_per_env += finished.long()
-            self.episode_return[finished] = 0.0
-            self.episode_length[finished] = 0.0
+        running = (~ended).to(self.episode_return.dtype)
+        self.episode_return.mul_(running)
+        self.episode_length.mul_(running)
 
     @property
     def mean_return(self) -> float:

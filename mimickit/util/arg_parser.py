@@ -34,6 +34,7 @@ ARGS: dict[str, ArgSpec] = {
     "agent_config": ArgSpec(str, "", "agent yaml (data/agents/...); none plays the env with zero actions"),
     "engine_config": ArgSpec(str, "data/engines/mujoco_engine.yaml", "engine yaml (data/engines/...)"),
     "num_envs": ArgSpec(int, 1, "parallel environments"),
+    "motion_file": ArgSpec(str, "", "clip (.pkl) or dataset (.yaml) replacing the env config's motion_file"),
     "out_dir": ArgSpec(str, "output/", "folder for model.pt, log.txt, config copies, test results"),
     "model_file": ArgSpec(str, "", "checkpoint to load (test: the policy; train: continue from it exactly)"),
     "resume": ArgSpec(bool, False, "train: continue <out_dir>/model.pt exactly where it stopped, appending to log.txt"),
@@ -44,6 +45,7 @@ ARGS: dict[str, ArgSpec] = {
     "visualize": ArgSpec(bool, False, "open MuJoCo's viewer on env 0 (needs a display)"),
     "video": ArgSpec(bool, False, "test mode: render env 0 offscreen into <out_dir>/video.gif"),
     "devices": ArgSpec(list, ["cpu"], "torch device for networks and tensors (one device per process)"),
+    "checkpoint_interval": ArgSpec(float, 300.0, "train: also write model.pt every this many seconds (wall-clock)"),
     "save_int_models": ArgSpec(bool, False, "also keep <out_dir>/int_models/model_<iter>.pt at every output"),
 }
 

@@ -12,6 +12,17 @@ LOGGER_TYPES = ("txt", "tb", "wandb")
 COLUMN_WIDTH = 25
 
 
+def check_logger_available(kind: str) -> None:
+    """Fail early (before any env is built) when ``kind`` is unknown or its library is not installed."""
+    import importlib.util
+
+    if kind not in LOGGER_TYPES:
+        raise ConfigError(f"--logger must be one of {list(LOGGER_TYPES)}, found {kind!r}")
+    module = {"tb": "tensorboard", "wandb": "wandb"}.get(kind)
+    if module is not None and importlib.util.find_spec(module) is None:
+        raise ConfigError(f"--logger {kind} needs the {module} package (pip install {module})")
+
+
 class Logger:
     """Writes rows of named scalars. The columns are fixed by the first row written.
 

@@ -14,12 +14,72 @@ ENV_YAML = REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"
 ENGINE_YAML = REPO_ROOT / "data/engines/mujoco_engine.yaml"
 
 
+def upstream_env_yaml(folder) -> str:
+    """The shipped env config with upstream's absolute PD-target actions."""
+    path = folder / "upstream_env.yaml"
+    path.write_text(ENV_YAML.read_text().replace("residual_action: true", "residual_action: false"))
+    return str(path)
+
+
 @pytest.fixture(scope="module")
-def env():
+def env(tmp_path_factory):
+    torch.manual_seed(0)
+    e = build_env(upstream_env_yaml(tmp_path_factory.mktemp("env")), str(ENGINE_YAML), 4)
+    yield e
+    e.close()
+
+
+@pytest.fixture(scope="module")
+def residual_env():
     torch.manual_seed(0)
     e = build_env(str(ENV_YAML), str(ENGINE_YAML), 4)
     yield e
     e.close()
+
+
+def test_shipped_config_uses_residual_actions(residual_env, env):
+    assert residual_env.residual_action and not env.residual_action
+    low, high = env.action_bounds
+    r_low, r_high = residual_env.action_bounds
+    assert torch.allclose(r_high, 0.5 * (high - low)) and torch.allclose(r_low, -r_high)
+
+
+def test_zero_residual_action_commands_the_reference_one_step_ahead(residual_env):
+    residual_env.reset()
+    commands = []
+    original = residual_env.engine.set_cmd
+    residual_env.engine.set_cmd = lambda char_id, cmd: (commands.append(cmd.clone()), original(char_id, cmd))
+    try:
+        next_ref = residual_env.kin_model.rot_to_dof(residual_env._tar["joint_rot"][:, 0]).clone()
+        residual_env.step(torch.zeros(4, 28))
+        assert torch.allclose(commands[-1], next_ref, atol=1e-6)
+        # a non-zero action is added to that target
+        next_ref = residual_env.kin_model.rot_to_dof(residual_env._tar["joint_rot"][:, 0]).clone()
+        residual_env.step(torch.full((4, 28), 0.1))
+        assert torch.allclose(commands[-1], next_ref + 0.1, atol=1e-6)
+    finally:
+        residual_env.engine.set_cmd = original
+
+
+def test_residual_actions_track_better_than_the_same_zero_action_in_absolute_mode(residual_env, env):
+    """Open loop, a zero residual action follows the clip; a zero absolute action holds the mid-range pose."""
+    rewards = {}
+    for name, e in (("residual", residual_env), ("absolute", env)):
+        torch.manual_seed(1)
+        e.reset()
+        total = torch.zeros(4)
+        for _ in range(10):
+            _, reward, _, _ = e.step(torch.zeros(4, 28))
+            total += reward
+        rewards[name] = total.mean().item()
+    assert rewards["residual"] > rewards["absolute"] + 1.0, rewards
+
+
+def test_residual_action_needs_position_control(tmp_path):
+    path = tmp_path / "env.yaml"
+    path.write_text(ENV_YAML.read_text() + "engine: {control_mode: torque}\n")
+    with pytest.raises(ConfigError, match="residual_action needs PD position targets"):
+        build_env(str(path), str(ENGINE_YAML), 1)
 
 
 def test_observation_size_matches_reference(env):
@@ -68,22 +128,26 @@ def test_nan_in_one_env_ends_that_episode_and_is_counted(env):
     assert torch.all(torch.isfinite(obs))
 
 
-def test_tracking_errors_are_recorded_in_test_mode(env):
+def test_tracking_errors_are_reported_per_finished_test_episode(env):
     env.set_mode(EnvMode.TEST)
     env.reset()
-    done = torch.zeros(4, dtype=torch.int32)
+    e_pos, e_vel = [], []
     steps = 0
-    while not (done != 0).all() and steps < 400:
-        _, _, d, _ = env.step(env.kin_model.rot_to_dof(env._tar["joint_rot"][:, 0]))
-        done |= d
-        finished = (d != 0).nonzero().flatten()
-        if finished.numel():
-            env.reset(finished)
+    while len(e_pos) < 4 and steps < 400:
+        _, _, d, info = env.step(env.kin_model.rot_to_dof(env._tar["joint_rot"][:, 0]))
+        finished = d != 0
+        metrics = info["episode_metrics"]
+        assert torch.isnan(metrics["e_pos"][~finished]).all()  # only finished episodes carry a value
+        e_pos += metrics["e_pos"][finished].tolist()
+        e_vel += metrics["e_vel"][finished].tolist()
+        if finished.any():
+            env.reset(finished.nonzero().flatten())
         steps += 1
-    errors = env.tracking_errors()
     env.set_mode(EnvMode.TRAIN)
-    assert len(errors["e_pos"]) >= 4
-    assert all(0.0 < e < 0.3 for e in errors["e_pos"]) and all(0.0 < e < 5.0 for e in errors["e_vel"])
+    _, _, _, info = env.step(torch.zeros(4, 28))
+    assert "episode_metrics" not in info
+    assert len(e_pos) >= 4
+    assert all(0.0 < e < 0.3 for e in e_pos) and all(0.0 < e < 5.0 for e in e_vel)
 
 
 @pytest.mark.parametrize("edit, message", [

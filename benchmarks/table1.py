@@ -1,0 +1,129 @@
+#!/usr/bin/env python
+"""Table 1 of the MimicKit paper for a set of checkpoints: tracking errors under the paper's protocol.
+
+Each ``--model CLIP=MODEL[,MODEL...]`` entry evaluates one or more checkpoints (e.g. one per seed) on a
+clip: ``CLIP`` is a clip name from ``data/motions/humanoid/`` (``walk`` -> ``humanoid_walk.pkl``) or a path
+to a clip or dataset. Protocol: deterministic policy (mean actions), ``--episodes`` test episodes per
+model spread evenly over the envs, early termination only on undesired ground contact (pose termination
+is a training device and is off in TEST mode), e_pos per Eq. 2 (m) and e_vel per Eq. 3 (rad/s), each
+averaged over an episode's steps and then over episodes. The table shows mean +- std over the models of
+a row (over episodes when a row has one model), in the paper's layout.
+
+    python benchmarks/table1.py --model walk=data/models/deepmimic_humanoid_walk_model.pt --episodes 256
+    python benchmarks/table1.py --model walk=out/s1/model.pt,out/s2/model.pt --model run=out/run/model.pt
+
+The env, engine and agent configs come from ``--arg_file`` (default: the DeepMimic humanoid preset); a
+model whose folder holds the ``env_config.yaml`` / ``agent_config.yaml`` its run copied there is evaluated
+with those instead. ``--json`` also writes every number to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from mimickit.envs.env_builder import build_env  # noqa: E402
+from mimickit.learning.agent_builder import build_agent  # noqa: E402
+from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.config import ConfigError  # noqa: E402
+from mimickit.util.paths import resolve_path  # noqa: E402
+
+
+def clip_path(name: str) -> str:
+    """A clip name (``walk``) to its shipped file, or the path as given."""
+    shipped = REPO_ROOT / "data" / "motions" / "humanoid" / f"humanoid_{name}.pkl"
+    return str(shipped) if shipped.exists() else name
+
+
+def parse_entry(text: str) -> tuple[str, list[str]]:
+    if "=" not in text:
+        raise ConfigError(f"--model {text!r}: expected CLIP=MODEL[,MODEL...]")
+    clip, models = text.split("=", 1)
+    return clip, [m for m in models.split(",") if m]
+
+
+def evaluate(model: str, motion_file: str, args: dict, num_envs: int, episodes: int, seed: int) -> dict:
+    """Test one checkpoint on ``motion_file``; returns per-episode lists and means."""
+    model_path = resolve_path(model)
+    run_dir = model_path.parent
+    env_config = str(run_dir / "env_config.yaml") if (run_dir / "env_config.yaml").exists() else args["env_config"]
+    agent_config = (str(run_dir / "agent_config.yaml") if (run_dir / "agent_config.yaml").exists()
+                    else args["agent_config"])
+    torch.manual_seed(seed)
+    env = build_env(env_config, args["engine_config"], num_envs, motion_file=motion_file)
+    try:
+        agent = build_agent(agent_config, env)
+        agent.load(model_path, resume=False)
+        start = time.perf_counter()
+        info = agent.test_model(episodes)
+        metrics = info["episode_metrics"]
+        return {"model": str(model), "motion_file": motion_file, "episodes": info["num_eps"],
+                "clip_length": float(env.motion_lib.get_motion_length(torch.zeros(1, dtype=torch.long))[0]),
+                "episode_length_s": info["mean_ep_len"] * env.engine.timestep,
+                "max_episode_length_s": env.episode_length,
+                "e_pos": statistics.fmean(metrics["e_pos"]), "e_vel": statistics.fmean(metrics["e_vel"]),
+                "e_pos_episode_std": statistics.pstdev(metrics["e_pos"]),
+                "e_vel_episode_std": statistics.pstdev(metrics["e_vel"]),
+                "seconds": time.perf_counter() - start}
+    finally:
+        env.close()
+
+
+def mean_pm_std(values: list[float], episode_std: float, digits: int) -> str:
+    std = statistics.pstdev(values) if len(values) > 1 else episode_std
+    return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
+
+
+def format_table(rows: list[tuple[str, list[dict]]]) -> str:
+    lines = ["| Motion | Length (s) | Models | Episodes | e_pos (m) | e_vel (rad/s) | Test episode length |",
+             "|---|---|---|---|---|---|---|"]
+    for clip, results in rows:
+        e_pos = mean_pm_std([r["e_pos"] for r in results], results[0]["e_pos_episode_std"], 4)
+        e_vel = mean_pm_std([r["e_vel"] for r in results], results[0]["e_vel_episode_std"], 3)
+        ep_len = statistics.fmean(r["episode_length_s"] / r["max_episode_length_s"] for r in results)
+        lines.append(f"| {clip} | {results[0]['clip_length']:.2f} | {len(results)} | "
+                     f"{sum(r['episodes'] for r in results)} | {e_pos} | {e_vel} | {100 * ep_len:.1f} % |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", action="append", required=True, help="CLIP=MODEL[,MODEL...] (repeatable)")
+    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
+    parser.add_argument("--episodes", type=int, default=256, help="test episodes per model (paper: 4096)")
+    parser.add_argument("--num_envs", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", default="", help="also write all results to this file")
+    cli = parser.parse_args(argv)
+    try:
+        args = parse_args(["--arg_file", cli.arg_file])
+        rows = []
+        for entry in cli.model:
+            clip, models = parse_entry(entry)
+            results = [evaluate(m, clip_path(clip), args, cli.num_envs, cli.episodes, cli.seed) for m in models]
+            for r in results:
+                print(f"{clip}: {r['model']}: e_pos {r['e_pos']:.4f} m, e_vel {r['e_vel']:.3f} rad/s, "
+                      f"episode {r['episode_length_s']:.2f} of {r['max_episode_length_s']:.0f} s, "
+                      f"{r['episodes']} episodes ({r['seconds']:.0f} s)", flush=True)
+            rows.append((clip, results))
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print()
+    print(format_table(rows))
+    if cli.json:
+        Path(cli.json).write_text(json.dumps({clip: results for clip, results in rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
