@@ -153,6 +153,11 @@ class BaseAgent(nn.Module, abc.ABC):
     def _build_train_data(self) -> dict[str, float]:
         return {}
 
+    def _begin_iteration(self) -> dict[str, float]:
+        """Hook at the start of each training iteration (e.g. schedules keyed on ``sample_count``); returns
+        values to log."""
+        return {}
+
     # ------------------------------------------------------------------------------------- rollout
     def _rollout(self, obs: torch.Tensor, num_steps: int) -> torch.Tensor:
         """Collect ``num_steps`` transitions into the buffer (TRAIN mode); returns the latest observation."""
@@ -207,6 +212,7 @@ class BaseAgent(nn.Module, abc.ABC):
         with StopRequest() as stop:
             while self.sample_count < max_samples and stop.signum is None:
                 iter_start = time.perf_counter()
+                schedule_info = self._begin_iteration()
                 self.set_mode(EnvMode.TRAIN)
                 with torch.no_grad():
                     obs = self._rollout(obs, self.steps_per_iter)
@@ -221,7 +227,8 @@ class BaseAgent(nn.Module, abc.ABC):
                     self.last_test_info = self.test_model(self.test_episodes)
                 elapsed = time.perf_counter() - session_start
                 self.wall_time = wall_offset + elapsed
-                row = self._log_row(self.last_test_info, {**data_info, **update_info, **train_diagnostics},
+                row = self._log_row(self.last_test_info,
+                                    {**schedule_info, **data_info, **update_info, **train_diagnostics},
                                     self.wall_time, (self.sample_count - start_samples) / max(elapsed, 1e-9))
                 self._print_progress(row, max_samples, time.perf_counter() - iter_start)
                 self.iteration += 1

@@ -12,12 +12,12 @@ from mimickit.envs.terms.terminations import DoneFlags
 from mimickit.learning.base_agent import BASE_AGENT_KEYS, BaseAgent, build_optimizer
 from mimickit.learning.ppo_model import PPOModel
 from mimickit.learning.rl_util import compute_td_lambda_return
-from mimickit.util.config import check_keys
+from mimickit.util.config import ConfigError, check_keys
 
 PPO_KEYS = BASE_AGENT_KEYS + (
     "actor_optimizer", "critic_optimizer", "actor_epochs", "actor_batch_size", "critic_epochs",
     "critic_batch_size", "td_lambda", "ppo_clip_ratio", "norm_adv_clip", "action_bound_weight",
-    "action_entropy_weight", "action_reg_weight",
+    "action_entropy_weight", "action_reg_weight", "action_std_schedule",
 )
 
 
@@ -42,7 +42,9 @@ class PPOAgent(BaseAgent):
     Extra config keys: optimisers (``{type: SGD|Adam, learning_rate, weight_decay, grad_clip}``),
     ``actor_epochs``, ``actor_batch_size``, ``critic_epochs``, ``critic_batch_size``, ``td_lambda``,
     ``ppo_clip_ratio``, ``norm_adv_clip``, ``action_bound_weight``, ``action_entropy_weight``,
-    ``action_reg_weight``.
+    ``action_reg_weight``, ``action_std_schedule`` (``[[samples, std], ...]``: a FIXED exploration std that
+    changes to ``std`` once ``samples`` environment steps are done; the model's ``action_std`` before the
+    first entry).
     """
 
     CONFIG_KEYS = PPO_KEYS
@@ -54,6 +56,30 @@ class PPOAgent(BaseAgent):
                                   "action_std"], f"{self.source}: model", required=["actor_net", "critic_net"])
         low, _ = self.env.action_bounds
         self.model = PPOModel(self.env.obs_dim, int(low.numel()), model_config)
+        self._std_schedule = self._parse_std_schedule()
+
+    def _parse_std_schedule(self) -> list[tuple[int, float]]:
+        raw = self.config.get("action_std_schedule") or []
+        where = f"{self.source}: action_std_schedule"
+        try:
+            schedule = sorted((int(float(samples)), float(std)) for samples, std in raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be a list of [samples, std] pairs, found {raw!r}") from None
+        if schedule and self.model.policy.log_std.requires_grad:
+            raise ConfigError(f"{where} needs actor_std_type FIXED (a trainable std has no schedule)")
+        if any(std <= 0 for _, std in schedule):
+            raise ConfigError(f"{where}: every std must be positive, found {raw!r}")
+        return schedule
+
+    def _begin_iteration(self) -> dict[str, float]:
+        """Set the scheduled exploration std for this iteration's sample count."""
+        std = float(self.config.get("model", {}).get("action_std", 0.05))
+        for samples, value in self._std_schedule:
+            if self.sample_count >= samples:
+                std = value
+        if self._std_schedule:
+            self.model.policy.log_std.data.fill_(math.log(std))
+        return {"action_std": float(self.model.policy.log_std.exp().mean())}
 
     def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config

@@ -79,3 +79,38 @@ def test_unknown_agent_key_is_refused():
 def test_bad_optimizer_type_is_refused():
     with pytest.raises(ConfigError, match="optimizer type must be SGD or Adam"):
         make_agent(PointMassEnv(4), actor_optimizer={"type": "RMSprop", "learning_rate": 1e-3})
+
+
+def test_action_std_schedule_follows_the_sample_count(tmp_path):
+    torch.manual_seed(0)
+    env = PointMassEnv(num_envs=4)  # 8 steps x 4 envs = 32 samples per iteration
+    agent = make_agent(env, iters_per_output=1000, action_std_schedule=[[64, 0.01], [32, 0.03]])
+    seen = []
+    original = agent._rollout
+
+    def rollout(obs, steps):
+        seen.append((agent.sample_count, round(float(agent.model.policy.log_std.exp()[0]), 6)))
+        return original(obs, steps)
+
+    agent._rollout = rollout
+    agent.train_model(4 * 32, tmp_path, Logger(tmp_path))
+    assert seen == [(0, 0.05), (32, 0.03), (64, 0.01), (96, 0.01)]  # before the first entry: the model's std
+    header, row = (tmp_path / "log.txt").read_text().splitlines()[:2]
+    assert "Action_Std" in header.split()
+
+
+@pytest.mark.parametrize("schedule, message", [
+    ([[0, -0.1]], "every std must be positive"),
+    ([[0]], "list of \\[samples, std\\] pairs"),
+])
+def test_bad_std_schedules_are_refused(schedule, message):
+    with pytest.raises(ConfigError, match=message):
+        make_agent(PointMassEnv(4), action_std_schedule=schedule)
+
+
+def test_std_schedule_needs_a_fixed_std():
+    config = load_yaml(TINY_AGENT)
+    config["model"] = {**config["model"], "actor_std_type": "CONSTANT"}
+    config["action_std_schedule"] = [[0, 0.1]]
+    with pytest.raises(ConfigError, match="needs actor_std_type FIXED"):
+        PPOAgent(config, PointMassEnv(4))

@@ -1,0 +1,52 @@
+"""The Table-1 tool evaluates checkpoints under the paper's protocol and prints the paper's layout."""
+
+import importlib.util
+import json
+
+import pytest
+
+from mimickit.run import main
+
+from .conftest import REPO_ROOT
+
+spec = importlib.util.spec_from_file_location("table1", REPO_ROOT / "benchmarks" / "table1.py")
+table1 = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(table1)
+
+TINY = ["--env_config", "data/envs/deepmimic_humanoid_env.yaml", "--agent_config",
+        "tests/data/configs/tiny_ppo_agent.yaml", "--num_envs", "2", "--max_samples", "16"]
+
+
+@pytest.fixture(scope="module")
+def two_models(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    paths = []
+    for seed in (1, 2):
+        out = root / f"seed{seed}"
+        assert main(TINY + ["--rand_seed", str(seed), "--out_dir", str(out)]) == 0
+        paths.append(out / "model.pt")
+    return paths
+
+
+def test_table_rows_hold_exact_episode_counts_and_mean_over_models(two_models, tmp_path, capsys):
+    out_json = tmp_path / "table.json"
+    models = ",".join(str(p) for p in two_models)
+    assert table1.main(["--model", f"walk={models}", "--model", f"run={two_models[0]}", "--episodes", "3",
+                        "--num_envs", "2", "--json", str(out_json)]) == 0
+    printed = capsys.readouterr().out
+    assert "| Motion | Length (s) | Models | Episodes | e_pos (m) | e_vel (rad/s) | Test episode length |" in printed
+    rows = {line.split("|")[1].strip(): line for line in printed.splitlines() if line.startswith("| walk")
+            or line.startswith("| run")}
+    assert rows["walk"].split("|")[3].strip() == "2" and rows["walk"].split("|")[4].strip() == "6"
+    results = json.loads(out_json.read_text())
+    walk = results["walk"]
+    assert [r["episodes"] for r in walk] == [3, 3]
+    assert walk[0]["clip_length"] == pytest.approx(1.2667, abs=1e-3)  # humanoid_walk.pkl
+    assert results["run"][0]["motion_file"].endswith("humanoid_run.pkl")
+    mean = (walk[0]["e_pos"] + walk[1]["e_pos"]) / 2
+    assert f"{mean:.4f} ±" in rows["walk"]
+
+
+def test_bad_entry_is_refused(capsys):
+    assert table1.main(["--model", "walk"]) == 2
+    assert "expected CLIP=MODEL" in capsys.readouterr().err
