@@ -40,6 +40,26 @@ def build_optimizer(config: dict[str, Any], params, source: str) -> torch.optim.
     raise ConfigError(f"{source}: optimizer type must be SGD or Adam, found {config['type']!r}")
 
 
+def parse_schedule(raw: Any, where: str) -> list[tuple[int, float]]:
+    """``[[samples, value], ...]`` (positive values) sorted by samples; None or [] gives no schedule."""
+    try:
+        schedule = sorted((int(float(samples)), float(value)) for samples, value in (raw or []))
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where} must be a list of [samples, value] pairs, found {raw!r}") from None
+    if any(value <= 0 for _, value in schedule):
+        raise ConfigError(f"{where}: every value must be positive, found {raw!r}")
+    return schedule
+
+
+def scheduled_value(schedule: list[tuple[int, float]], sample_count: int, default: float) -> float:
+    """The value of the last entry whose sample count has been reached (``default`` before the first)."""
+    value = default
+    for samples, entry in schedule:
+        if sample_count >= samples:
+            value = entry
+    return value
+
+
 def rng_state() -> dict[str, Any]:
     """Every random generator a run draws from, in a form torch's safe loader accepts."""
     np_state = np.random.get_state()
@@ -339,22 +359,26 @@ class BaseAgent(nn.Module, abc.ABC):
             raise CheckpointError(f"{path}: network shapes differ from this agent config: "
                                   f"{str(err).splitlines()[0]}") from None
         if resume:
-            for name, opt in self.optimizers.items():
-                opt.load_state_dict(payload["optimizers"][name])
-                self._apply_configured_learning_rate(name, opt, path)
             self.last_test_info = dict(payload.get("last_test", {}))
             self.iteration = int(payload["iteration"])
             self.sample_count = int(payload["sample_count"])
             self.wall_time = float(payload["wall_time"])
             set_rng_state(payload["rng"])
+            for name, opt in self.optimizers.items():
+                opt.load_state_dict(payload["optimizers"][name])
+                self._apply_configured_learning_rate(name, opt, path)
         print(f"Loaded model parameters from {path}", flush=True)
+
+    def _configured_learning_rate(self, name: str) -> float | None:
+        """The learning rate the agent config gives optimiser ``name`` at the current sample count."""
+        config = self.config.get(f"{name}_optimizer")
+        return float(config["learning_rate"]) if isinstance(config, dict) and "learning_rate" in config else None
 
     def _apply_configured_learning_rate(self, name: str, opt: torch.optim.Optimizer, path: str | Path) -> None:
         """After loading optimiser state, the agent config's learning rate wins; say so when they differ."""
-        config = self.config.get(f"{name}_optimizer")
-        if not isinstance(config, dict) or "learning_rate" not in config:
+        lr = self._configured_learning_rate(name)
+        if lr is None:
             return
-        lr = float(config["learning_rate"])
         old = opt.param_groups[0]["lr"]
         if old != lr:
             print(f"{name}_optimizer: using learning rate {lr:g} from the agent config ({path} was trained "

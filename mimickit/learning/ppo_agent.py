@@ -9,7 +9,13 @@ import torch
 
 from mimickit.envs.base_env import EnvMode
 from mimickit.envs.terms.terminations import DoneFlags
-from mimickit.learning.base_agent import BASE_AGENT_KEYS, BaseAgent, build_optimizer
+from mimickit.learning.base_agent import (
+    BASE_AGENT_KEYS,
+    BaseAgent,
+    build_optimizer,
+    parse_schedule,
+    scheduled_value,
+)
 from mimickit.learning.ppo_model import PPOModel
 from mimickit.learning.rl_util import compute_td_lambda_return
 from mimickit.util.config import ConfigError, check_keys
@@ -17,7 +23,7 @@ from mimickit.util.config import ConfigError, check_keys
 PPO_KEYS = BASE_AGENT_KEYS + (
     "actor_optimizer", "critic_optimizer", "actor_epochs", "actor_batch_size", "critic_epochs",
     "critic_batch_size", "td_lambda", "ppo_clip_ratio", "norm_adv_clip", "action_bound_weight",
-    "action_entropy_weight", "action_reg_weight", "action_std_schedule",
+    "action_entropy_weight", "action_reg_weight", "action_std_schedule", "actor_lr_schedule",
 )
 
 
@@ -44,7 +50,8 @@ class PPOAgent(BaseAgent):
     ``ppo_clip_ratio``, ``norm_adv_clip``, ``action_bound_weight``, ``action_entropy_weight``,
     ``action_reg_weight``, ``action_std_schedule`` (``[[samples, std], ...]``: a FIXED exploration std that
     changes to ``std`` once ``samples`` environment steps are done; the model's ``action_std`` before the
-    first entry).
+    first entry), ``actor_lr_schedule`` (``[[samples, learning_rate], ...]``, the same for the actor's
+    learning rate; ``actor_optimizer.learning_rate`` before the first entry).
     """
 
     CONFIG_KEYS = PPO_KEYS
@@ -56,30 +63,31 @@ class PPOAgent(BaseAgent):
                                   "action_std"], f"{self.source}: model", required=["actor_net", "critic_net"])
         low, _ = self.env.action_bounds
         self.model = PPOModel(self.env.obs_dim, int(low.numel()), model_config)
-        self._std_schedule = self._parse_std_schedule()
+        self._std_schedule = parse_schedule(self.config.get("action_std_schedule"), f"{self.source}: action_std_schedule")
+        if self._std_schedule and self.model.policy.log_std.requires_grad:
+            raise ConfigError(f"{self.source}: action_std_schedule needs actor_std_type FIXED (a trainable std has "
+                              f"no schedule)")
+        self._lr_schedule = parse_schedule(self.config.get("actor_lr_schedule"), f"{self.source}: actor_lr_schedule")
 
-    def _parse_std_schedule(self) -> list[tuple[int, float]]:
-        raw = self.config.get("action_std_schedule") or []
-        where = f"{self.source}: action_std_schedule"
-        try:
-            schedule = sorted((int(float(samples)), float(std)) for samples, std in raw)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where} must be a list of [samples, std] pairs, found {raw!r}") from None
-        if schedule and self.model.policy.log_std.requires_grad:
-            raise ConfigError(f"{where} needs actor_std_type FIXED (a trainable std has no schedule)")
-        if any(std <= 0 for _, std in schedule):
-            raise ConfigError(f"{where}: every std must be positive, found {raw!r}")
-        return schedule
+    def _configured_learning_rate(self, name: str) -> float | None:
+        lr = super()._configured_learning_rate(name)
+        return scheduled_value(self._lr_schedule, self.sample_count, lr) if name == "actor" and lr else lr
 
     def _begin_iteration(self) -> dict[str, float]:
-        """Set the scheduled exploration std for this iteration's sample count."""
-        std = float(self.config.get("model", {}).get("action_std", 0.05))
-        for samples, value in self._std_schedule:
-            if self.sample_count >= samples:
-                std = value
+        """Apply the schedules for this iteration's sample count: exploration std and actor learning rate."""
+        info = {}
         if self._std_schedule:
+            std = scheduled_value(self._std_schedule, self.sample_count,
+                                  float(self.config.get("model", {}).get("action_std", 0.05)))
             self.model.policy.log_std.data.fill_(math.log(std))
-        return {"action_std": float(self.model.policy.log_std.exp().mean())}
+        info["action_std"] = float(self.model.policy.log_std.exp().mean())
+        if self._lr_schedule:
+            lr = scheduled_value(self._lr_schedule, self.sample_count,
+                                 float(self.config["actor_optimizer"]["learning_rate"]))
+            for group in self.optimizers["actor"].param_groups:
+                group["lr"] = lr
+        info["actor_lr"] = self.optimizers["actor"].param_groups[0]["lr"]
+        return info
 
     def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         c = self.config

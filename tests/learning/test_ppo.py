@@ -84,24 +84,27 @@ def test_bad_optimizer_type_is_refused():
 def test_action_std_schedule_follows_the_sample_count(tmp_path):
     torch.manual_seed(0)
     env = PointMassEnv(num_envs=4)  # 8 steps x 4 envs = 32 samples per iteration
-    agent = make_agent(env, iters_per_output=1000, action_std_schedule=[[64, 0.01], [32, 0.03]])
+    agent = make_agent(env, iters_per_output=1000, action_std_schedule=[[64, 0.01], [32, 0.03]],
+                       actor_lr_schedule=[[96, 1e-5]])
     seen = []
     original = agent._rollout
 
     def rollout(obs, steps):
-        seen.append((agent.sample_count, round(float(agent.model.policy.log_std.exp()[0]), 6)))
+        seen.append((agent.sample_count, round(float(agent.model.policy.log_std.exp()[0]), 6),
+                     agent.optimizers["actor"].param_groups[0]["lr"]))
         return original(obs, steps)
 
     agent._rollout = rollout
     agent.train_model(4 * 32, tmp_path, Logger(tmp_path))
-    assert seen == [(0, 0.05), (32, 0.03), (64, 0.01), (96, 0.01)]  # before the first entry: the model's std
-    header, row = (tmp_path / "log.txt").read_text().splitlines()[:2]
-    assert "Action_Std" in header.split()
+    # before the first entry: the model's std and the optimiser's learning rate
+    assert seen == [(0, 0.05, 1e-4), (32, 0.03, 1e-4), (64, 0.01, 1e-4), (96, 0.01, 1e-5)]
+    header = (tmp_path / "log.txt").read_text().splitlines()[0].split()
+    assert "Action_Std" in header and "Actor_Lr" in header
 
 
 @pytest.mark.parametrize("schedule, message", [
-    ([[0, -0.1]], "every std must be positive"),
-    ([[0]], "list of \\[samples, std\\] pairs"),
+    ([[0, -0.1]], "every value must be positive"),
+    ([[0]], "list of \\[samples, value\\] pairs"),
 ])
 def test_bad_std_schedules_are_refused(schedule, message):
     with pytest.raises(ConfigError, match=message):
