@@ -35,8 +35,8 @@ def test_table_rows_hold_exact_episode_counts_and_mean_over_models(two_models, t
                         "--num_envs", "2", "--json", str(out_json)]) == 0
     printed = capsys.readouterr().out
     assert "| Motion | Length (s) | Models | Episodes | e_pos (m) | e_vel (rad/s) | Test episode length |" in printed
-    rows = {line.split("|")[1].strip(): line for line in printed.splitlines() if line.startswith("| walk")
-            or line.startswith("| run")}
+    rows = {line.split("|")[1].strip(): line for line in printed.splitlines()
+            if line.startswith(("| walk", "| run"))}
     assert rows["walk"].split("|")[3].strip() == "2" and rows["walk"].split("|")[4].strip() == "6"
     results = json.loads(out_json.read_text())
     walk = results["walk"]

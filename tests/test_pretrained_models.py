@@ -1,0 +1,25 @@
+"""The shipped pretrained policy loads with the shipped configs and tracks its clip."""
+
+import torch
+
+from mimickit.envs.env_builder import build_env
+from mimickit.learning.agent_builder import build_agent
+
+from .conftest import REPO_ROOT
+
+WALK_MODEL = REPO_ROOT / "data/models/deepmimic_humanoid_walk_model.pt"
+
+
+def test_shipped_walk_policy_tracks_the_clip_without_falling():
+    torch.manual_seed(0)
+    env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
+                    str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 8)
+    try:
+        agent = build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env)
+        agent.load(WALK_MODEL, resume=False)
+        env.episode_length = 2.0  # 60 control steps per episode keep the test short
+        info = agent.test_model(8)
+    finally:
+        env.close()
+    assert info["num_eps"] == 8 and info["mean_ep_len"] == 60  # every episode reaches the time limit
+    assert info["e_pos"] < 0.05, info["e_pos"]  # an untrained policy: ~0.2 m
