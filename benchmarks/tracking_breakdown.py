@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""Where a tracking policy's Eq. 2 error comes from: root drift vs root-relative body error, over episode
+time, per body and per joint angle, plus heading error and falls.
+
+Runs ``--num_envs`` deterministic episodes of the checkpoint's env (TEST mode: early termination only on
+undesired ground contact) for one full episode length, with the configs its run folder holds (or those of
+``--arg_file``).
+
+    python benchmarks/tracking_breakdown.py --model_file data/models/deepmimic_humanoid_walk_model.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from mimickit.envs.base_env import DoneFlags, EnvMode  # noqa: E402
+from mimickit.envs.env_builder import build_env  # noqa: E402
+from mimickit.learning.agent_builder import build_agent  # noqa: E402
+from mimickit.util import rotations as rot  # noqa: E402
+from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.paths import resolve_path  # noqa: E402
+
+WINDOWS_S = ((0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 10.0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_file", required=True)
+    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
+    parser.add_argument("--motion_file", default="")
+    parser.add_argument("--num_envs", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    cli = parser.parse_args()
+    args = parse_args(["--arg_file", cli.arg_file])
+    model = resolve_path(cli.model_file)
+    run_dir = model.parent
+    env_config = run_dir / "env_config.yaml" if (run_dir / "env_config.yaml").exists() else args["env_config"]
+    agent_config = run_dir / "agent_config.yaml" if (run_dir / "agent_config.yaml").exists() else args["agent_config"]
+    torch.manual_seed(cli.seed)
+    env = build_env(str(env_config), args["engine_config"], cli.num_envs, motion_file=cli.motion_file)
+    agent = build_agent(str(agent_config), env)
+    agent.load(model, resume=False)
+    agent.set_mode(EnvMode.TEST)
+    steps = round(env.episode_length / env.engine.timestep)
+    root_err, body_err, heading_err, joint_err = [], [], [], []
+    falls = 0
+    with torch.no_grad():
+        obs, _ = env.reset()
+        obs = obs.clone()
+        for _ in range(steps):
+            action, _ = agent._decide_action(obs)
+            obs, _, done, _ = env.step(action)
+            obs = obs.clone()
+            sim, ref = env.engine.get_body_pos(env.char_id), env._ref["body_pos"]
+            root_err.append((sim[:, 0] - ref[:, 0]).norm(dim=-1))
+            body_err.append(((sim[:, 1:] - sim[:, :1]) - (ref[:, 1:] - ref[:, :1])).norm(dim=-1))
+            root_rot = env.engine.get_root_rot(env.char_id)
+            heading_err.append(rot.quat_diff_angle(rot.calc_heading_quat(root_rot),
+                                                   rot.calc_heading_quat(env._ref["root_rot"])))
+            joint_err.append(rot.quat_diff_angle(env.engine.get_joint_rot(env.char_id), env._ref["joint_rot"]))
+            falls += int((done == int(DoneFlags.FAIL)).sum())
+            if (done != int(DoneFlags.NULL)).any():
+                obs, _ = env.reset((done != int(DoneFlags.NULL)).nonzero().flatten())
+                obs = obs.clone()
+    root, body = torch.stack(root_err), torch.stack(body_err)  # [T, N], [T, N, B - 1]
+    heading, joints = torch.stack(heading_err), torch.stack(joint_err)
+    num_bodies = body.shape[-1] + 1
+    e_pos = (root + body.sum(-1)) / num_bodies
+    print(f"{cli.num_envs} envs x {steps} steps; falls (episodes ended by ground contact): {falls}")
+    print(f"{'episode time':<14}{'root drift (m)':>16}{'body error (m)':>16}{'heading (deg)':>15}{'e_pos (m)':>11}")
+    for start, end in WINDOWS_S:
+        s = slice(round(start / env.engine.timestep), round(end / env.engine.timestep))
+        print(f"{f'{start:g}-{end:g} s':<14}{root[s].mean():>16.3f}{body[s].mean():>16.4f}"
+              f"{heading[s].mean().rad2deg():>15.1f}{e_pos[s].mean():>11.4f}")
+    print(f"e_pos {e_pos.mean():.4f} m = root term {(root / num_bodies).mean():.4f} + body term "
+          f"{(body.sum(-1) / num_bodies).mean():.4f}")
+    names = env.kin_model.body_names[1:]
+    print("root-relative body error (m): " + ", ".join(f"{n} {body[:, :, i].mean():.3f}" for i, n in enumerate(names)))
+    print("joint angle error (deg): " + ", ".join(f"{n} {joints[:, :, i].mean().rad2deg():.1f}"
+                                                  for i, n in enumerate(names)))
+    env.close()
+
+
+if __name__ == "__main__":
+    main()
