@@ -35,7 +35,7 @@ from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
-from mimickit.util.paths import resolve_path  # noqa: E402
+from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
 
 
 def clip_path(name: str) -> str:
@@ -54,10 +54,7 @@ def parse_entry(text: str) -> tuple[str, list[str]]:
 def evaluate(model: str, motion_file: str, args: dict, num_envs: int, episodes: int, seed: int) -> dict:
     """Test one checkpoint on ``motion_file``; returns per-episode lists and means."""
     model_path = resolve_path(model)
-    run_dir = model_path.parent
-    env_config = str(run_dir / "env_config.yaml") if (run_dir / "env_config.yaml").exists() else args["env_config"]
-    agent_config = (str(run_dir / "agent_config.yaml") if (run_dir / "agent_config.yaml").exists()
-                    else args["agent_config"])
+    env_config, agent_config = run_config_files(model_path, args["env_config"], args["agent_config"])
     torch.manual_seed(seed)
     env = build_env(env_config, args["engine_config"], num_envs, motion_file=motion_file)
     try:

@@ -25,7 +25,7 @@ from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
-from mimickit.util.paths import resolve_path  # noqa: E402
+from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
 
 WINDOWS_S = ((0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 10.0))
 
@@ -40,12 +40,10 @@ def main() -> None:
     cli = parser.parse_args()
     args = parse_args(["--arg_file", cli.arg_file])
     model = resolve_path(cli.model_file)
-    run_dir = model.parent
-    env_config = run_dir / "env_config.yaml" if (run_dir / "env_config.yaml").exists() else args["env_config"]
-    agent_config = run_dir / "agent_config.yaml" if (run_dir / "agent_config.yaml").exists() else args["agent_config"]
+    env_config, agent_config = run_config_files(model, args["env_config"], args["agent_config"])
     torch.manual_seed(cli.seed)
-    env = build_env(str(env_config), args["engine_config"], cli.num_envs, motion_file=cli.motion_file)
-    agent = build_agent(str(agent_config), env)
+    env = build_env(env_config, args["engine_config"], cli.num_envs, motion_file=cli.motion_file)
+    agent = build_agent(agent_config, env)
     agent.load(model, resume=False)
     agent.set_mode(EnvMode.TEST)
     steps = round(env.episode_length / env.engine.timestep)

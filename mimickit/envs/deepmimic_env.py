@@ -13,7 +13,12 @@ from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_phase_obs, compute_target_obs
-from mimickit.envs.terms.rewards import REWARD_TERMS, TrackingRewardConfig, TrackingState, compute_tracking_reward
+from mimickit.envs.terms.rewards import (
+    REWARD_TERMS,
+    TrackingRewardConfig,
+    TrackingState,
+    compute_tracking_reward,
+)
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
 from mimickit.util.config import ConfigError
 
@@ -31,7 +36,8 @@ class DeepMimicEnv(CharEnv):
 
     Extra config keys: ``motion_file``, ``enable_early_termination``, ``pose_termination`` (False),
     ``pose_termination_dist`` (1.0 m), ``test_pose_termination`` (False: TEST-mode episodes end early only on
-    undesired ground contact, the paper's evaluation protocol; True: as in training, upstream's rule), ``enable_phase_obs`` (True), ``num_phase_encoding`` (0),
+    undesired ground contact, the paper's evaluation protocol; True: as in training, upstream's rule),
+    ``enable_phase_obs`` (True), ``num_phase_encoding`` (0),
     ``enable_tar_obs`` (False), ``tar_obs_steps`` ([1]), ``rand_reset`` (True), ``contact_bodies`` ([]),
     ``joint_err_w`` (ones, one per non-root joint), ``reward_{pose,vel,root_pose,root_vel,key_pos}_{w,scale}``,
     ``residual_action`` (False: upstream's absolute PD targets; True: the PD target is the reference's DoF
