@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
+from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
@@ -58,10 +59,10 @@ def evaluate(model: str, motion_file: str, args: dict, num_envs: int, episodes: 
     torch.manual_seed(seed)
     env = build_env(env_config, args["engine_config"], num_envs, motion_file=motion_file)
     try:
-        agent = build_agent(agent_config, env)
-        agent.load(model_path, resume=False)
+        runner = Runner(env, build_agent(agent_config, env))
+        runner.load(model_path, resume=False)
         start = time.perf_counter()
-        info = agent.test_model(episodes)
+        info = runner.test(episodes)
         metrics = info["episode_metrics"]
         return {"model": str(model), "motion_file": motion_file, "episodes": info["num_eps"],
                 "clip_length": float(env.motion_lib.get_motion_length(torch.zeros(1, dtype=torch.long))[0]),

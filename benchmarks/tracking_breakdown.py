@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from mimickit.envs.base_env import DoneFlags, EnvMode  # noqa: E402
 from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
+from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
@@ -44,8 +45,9 @@ def main() -> None:
     torch.manual_seed(cli.seed)
     env = build_env(env_config, args["engine_config"], cli.num_envs, motion_file=cli.motion_file)
     agent = build_agent(agent_config, env)
-    agent.load(model, resume=False)
-    agent.set_mode(EnvMode.TEST)
+    runner = Runner(env, agent)
+    runner.load(model, resume=False)
+    runner.set_mode(EnvMode.TEST)
     steps = round(env.episode_length / env.engine.timestep)
     root_err, body_err, heading_err, joint_err = [], [], [], []
     falls = 0
@@ -53,7 +55,7 @@ def main() -> None:
         obs, _ = env.reset()
         obs = obs.clone()
         for _ in range(steps):
-            action, _ = agent._decide_action(obs)
+            action, _ = agent.act(obs)
             obs, _, done, _ = env.step(action)
             obs = obs.clone()
             sim, ref = env.engine.get_body_pos(env.char_id), env._ref["body_pos"]

@@ -22,9 +22,9 @@ import torch
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from mimickit.envs.base_env import EnvMode  # noqa: E402
 from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
+from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 
 
@@ -55,30 +55,26 @@ def main() -> None:
     torch.manual_seed(0)
     env = build_env(args["env_config"], args["engine_config"], args["num_envs"])
     agent = build_agent(args["agent_config"], env)
+    runner = Runner(env, agent)
     physics = Stopwatch(env.engine.step)
     env.engine.step = physics
     env_step = Stopwatch(env.step)
     env.step = env_step
-    decide = Stopwatch(agent._decide_action)
-    agent._decide_action = decide
+    decide = Stopwatch(agent.act)
+    agent.act = decide
+    update = Stopwatch(agent.update)
+    agent.update = update
     obs, _ = env.reset()
     obs = obs.clone()
-    agent.set_mode(EnvMode.TRAIN)
     timings = []
     for it in range(cli.iters + 1):
-        physics.seconds = env_step.seconds = decide.seconds = 0.0
+        physics.seconds = env_step.seconds = decide.seconds = update.seconds = 0.0
         start = time.perf_counter()
-        with torch.no_grad():
-            obs = agent._rollout(obs, agent.steps_per_iter)
-        rollout = time.perf_counter() - start
-        learn_start = time.perf_counter()
-        with torch.no_grad():
-            agent._build_train_data()
-        agent._update_model()
-        agent.obs_norm.update()
-        learn = time.perf_counter() - learn_start
+        obs, _ = runner.run_iteration(obs)
+        total = time.perf_counter() - start
         if it > 0:
-            timings.append((rollout, learn, physics.seconds, env_step.seconds, decide.seconds))
+            timings.append((total - update.seconds, update.seconds, physics.seconds, env_step.seconds,
+                            decide.seconds))
     samples = agent.steps_per_iter * env.num_envs
     rollout, learn, phys, env_total, act = (sum(t[i] for t in timings) / len(timings) for i in range(5))
     env_other = env_total - phys
@@ -89,7 +85,7 @@ def main() -> None:
           f"agent {args['agent_config']}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
     print(f"{'part':<34}{'s/iter':>8}{'us/sample':>11}{'share':>8}")
     for name, value in (("physics (engine.step)", phys), ("env: reference, obs, reward, done", env_other),
-                        ("agent: action selection", act), ("resets + buffer bookkeeping", reset_and_bookkeeping),
+                        ("agent: action selection", act), ("resets, recording, schedules", reset_and_bookkeeping),
                         ("learning: returns + updates", learn)):
         print(f"{name:<34}{value:>8.3f}{us(value):>11.1f}{value / total:>8.1%}")
     print(f"{'total':<34}{total:>8.3f}{us(total):>11.1f}")

@@ -27,6 +27,7 @@ from mimickit.anim.mjcf_loader import CharModelError  # noqa: E402
 from mimickit.anim.motion import MotionFileError  # noqa: E402
 from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
+from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.checkpoint import CheckpointError  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
@@ -59,10 +60,10 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.pstdev(values) if len(values) > 1 else 0.0)
 
 
-def run_test(args: dict, env, agent, out_dir: Path) -> dict:
+def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
     if args["video"]:
         env.engine.start_video_recording()
-    info = agent.test_model(args["test_episodes"])
+    info = runner.test(args["test_episodes"])
     results = {"episodes": info["num_eps"], "mean_return": info["mean_return"],
                "std_return": mean_std(info["returns"])[1], "mean_episode_length": info["mean_ep_len"]}
     print(f"Mean Return: {info['mean_return']:.4f} +- {results['std_return']:.4f}")
@@ -124,10 +125,11 @@ def run(args: dict) -> None:
         agent = build_agent(args["agent_config"], env, device)
         print(f"Built {agent.NAME} agent with {sum(p.numel() for p in agent.parameters() if p.requires_grad):,} "
               f"trainable parameters", flush=True)
+        runner = Runner(env, agent)
         if args["mode"] == "train":
             model_file = args["model_file"] or (str(out_dir / "model.pt") if args["resume"] else "")
             if model_file:  # a checkpoint continues exactly: weights, optimisers, counters, RNG state
-                agent.load(resolve_path(model_file), resume=True)
+                runner.load(resolve_path(model_file), resume=True)
             for key, name in (("engine_config", "engine_config.yaml"), ("env_config", "env_config.yaml"),
                               ("agent_config", "agent_config.yaml")):
                 if args[key]:
@@ -141,16 +143,16 @@ def run(args: dict) -> None:
             logger = Logger(out_dir, args["logger"], run_config=agent.config, append=args["resume"])
             print(f"Logging data to {logger.path}", flush=True)
             try:
-                stopped_by = agent.train_model(args["max_samples"], out_dir, logger, args["save_int_models"],
-                                               args["checkpoint_interval"])
+                stopped_by = runner.train(args["max_samples"], out_dir, logger, args["save_int_models"],
+                                          args["checkpoint_interval"])
             finally:
                 logger.close()
             if stopped_by is not None:
                 raise StoppedBySignal(stopped_by)
         else:
             if args["model_file"]:
-                agent.load(resolve_path(args["model_file"]), resume=False)
-            run_test(args, env, agent, out_dir)
+                runner.load(resolve_path(args["model_file"]), resume=False)
+            run_test(args, env, runner, out_dir)
     finally:
         env.close()
 

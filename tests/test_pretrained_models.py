@@ -9,6 +9,7 @@ import torch
 
 from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
+from mimickit.learning.runner import Runner
 
 from .conftest import REPO_ROOT
 
@@ -21,9 +22,10 @@ def test_shipped_walk_policy_tracks_the_clip_without_falling():
                     str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 8)
     try:
         agent = build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env)
-        agent.load(WALK_MODEL, resume=False)
+        runner = Runner(env, agent)
+        runner.load(WALK_MODEL, resume=False)
         env.episode_length = 2.0  # 60 control steps per episode keep the test short
-        info = agent.test_model(8)
+        info = runner.test(8)
     finally:
         env.close()
     assert info["num_eps"] == 8 and info["mean_ep_len"] == 60  # every episode reaches the time limit

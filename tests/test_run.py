@@ -53,11 +53,13 @@ def test_checkpoint_reloads_bit_identically_and_resume_continues_exactly(tmp_pat
     # a reloaded agent holds exactly the saved tensors
     from mimickit.envs.env_builder import build_env
     from mimickit.learning.agent_builder import build_agent
+    from mimickit.learning.runner import Runner
 
     env = build_env("data/envs/deepmimic_humanoid_env.yaml", "data/engines/mujoco_engine.yaml", 4)
     agent = build_agent("tests/data/configs/tiny_ppo_agent.yaml", env)
-    agent.load(split / "model.pt")
-    assert agent.sample_count == 96
+    runner = Runner(env, agent)
+    runner.load(split / "model.pt")
+    assert runner.sample_count == 96 and runner.iteration == 3
     for key, value in agent.state_dict().items():
         assert torch.equal(value, first["agent"][key]), key
     env.close()

@@ -14,7 +14,7 @@ import torch
 from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
-from mimickit.learning.base_agent import episode_quota
+from mimickit.learning.runner import Runner, episode_quota
 from mimickit.learning.return_tracker import ReturnTracker
 from mimickit.run import gif_durations, main
 
@@ -71,10 +71,8 @@ def test_timed_checkpoints_between_output_iterations(tmp_path):
     agent = tmp_path / "agent.yaml"
     agent.write_text((REPO_ROOT / TINY_AGENT).read_text().replace("iters_per_output: 2", "iters_per_output: 100000"))
     saves = []
-    from mimickit.learning import base_agent
-
-    original = base_agent.BaseAgent.save
-    base_agent.BaseAgent.save = lambda self, path: (saves.append(self.iteration), original(self, path))
+    original = Runner.save
+    Runner.save = lambda self, path: (saves.append(self.iteration), original(self, path))
     try:
         # interval 0: a checkpoint after every iteration; only iterations 0 and 3 are output iterations
         assert main(tiny(agent) + ["--out_dir", str(out), "--max_samples", "128", "--checkpoint_interval", "0"]) == 0
@@ -83,7 +81,7 @@ def test_timed_checkpoints_between_output_iterations(tmp_path):
         assert main(tiny(agent) + ["--out_dir", str(tmp_path / "b"), "--max_samples", "128",
                                    "--checkpoint_interval", "100000"]) == 0
     finally:
-        base_agent.BaseAgent.save = original
+        Runner.save = original
     assert saves_with_timer == [1, 2, 3, 4]
     assert saves == [1, 4]
 
@@ -104,30 +102,29 @@ def test_tracker_drops_uncounted_episodes_but_restarts_them():
 
 
 @pytest.fixture(scope="module")
-def tiny_agent():
+def tiny_runner():
     torch.manual_seed(0)
     env = build_env(ENV_YAML, ENGINE_YAML, 4)
-    agent = build_agent(TINY_AGENT, env)
-    yield agent
+    yield Runner(env, build_agent(TINY_AGENT, env))
     env.close()
 
 
 @pytest.mark.parametrize("episodes", [1, 3, 6])
-def test_test_mode_runs_exactly_the_requested_episodes(tiny_agent, episodes):
-    info = tiny_agent.test_model(episodes)
+def test_test_mode_runs_exactly_the_requested_episodes(tiny_runner, episodes):
+    info = tiny_runner.test(episodes)
     assert info["num_eps"] == episodes and len(info["returns"]) == episodes
     assert len(info["episode_metrics"]["e_pos"]) == episodes and len(info["episode_metrics"]["e_vel"]) == episodes
     assert 0.0 < info["e_pos"] < 1.0
 
 
-def test_reward_terms_are_averaged_over_training_steps_only(tiny_agent):
-    env = tiny_agent.env
+def test_reward_terms_are_averaged_over_training_steps_only(tiny_runner):
+    env = tiny_runner.env
     env.get_diagnostics()
     env.set_mode(EnvMode.TEST)
     env.reset()
     for _ in range(3):
         env.step(torch.zeros(4, 28))
-    assert env._term_count == 0  # test steps leave the training means alone
+    assert env.reward_term_means.count == 0  # test steps leave the training means alone
     env.set_mode(EnvMode.TRAIN)
     env.reset()
     rewards = []

@@ -7,9 +7,16 @@ import enum
 
 import torch
 
-from mimickit.envs.terms.terminations import DoneFlags
-
 __all__ = ["BaseEnv", "DoneFlags", "EnvMode"]
+
+
+class DoneFlags(enum.IntEnum):
+    """Per-environment episode status after a step."""
+
+    NULL = 0  # running
+    FAIL = 1  # failure (fall, lost track); terminal value from get_reward_fail
+    SUCC = 2  # success (a clamped clip finished); terminal value from get_reward_succ
+    TIME = 3  # time limit: truncation, the agent bootstraps from the last observation
 
 
 class EnvMode(enum.IntEnum):

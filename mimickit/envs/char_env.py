@@ -3,16 +3,20 @@ episode clock. Subclasses add the task (reference tracking, playback, ...)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from mimickit.anim.kin_char_model import JointType, KinCharModel
 from mimickit.engines.engine import ControlMode, Engine, build_engine, load_engine_config
-from mimickit.envs.base_env import BaseEnv, DoneFlags
+from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
+from mimickit.envs.episode_stats import EpisodeMeans, StepMeans
 from mimickit.envs.terms.observations import compute_char_obs
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
+
+ObsTerm = Callable[[torch.Tensor | None], torch.Tensor]  # env_ids (all if None) -> [n, d]
 
 CHAR_ENV_KEYS = ("env_name", "char_file", "episode_length", "global_obs", "root_height_obs",
                  "zero_center_action", "init_pose", "key_bodies", "engine")
@@ -56,6 +60,13 @@ class CharEnv(BaseEnv):
     ``root_height_obs`` (True), ``zero_center_action`` (False), ``init_pose`` ([root pos 3, root exp map 3,
     DoFs], or 3 numbers for the root position), ``key_bodies`` ([]), ``engine`` (overrides of the engine
     yaml). Rendering (viewer and video) always follows the character's root.
+
+    A step runs upstream's order: apply the action, physics, time, ``_update_misc`` (task state such as the
+    reference motion), observations, metrics, reward, done, info. Subclasses supply pieces through hooks —
+    observation terms (``_build_obs_terms``), ``_compute_metrics``, ``_compute_reward`` (reward and its named
+    terms), ``_compute_done`` — while the step itself records the training means of the reward terms
+    (``get_diagnostics``) and the per-episode metric means (``info["episode_metrics"]``), so overriding a hook
+    never loses them.
     """
 
     CONFIG_KEYS: tuple[str, ...] = CHAR_ENV_KEYS
@@ -73,15 +84,15 @@ class CharEnv(BaseEnv):
         self.root_height_obs = bool(config.get("root_height_obs", True))
         self.engine: Engine = build_engine(engine_config, num_envs, self.device, source=source,
                                            visualize=visualize, record_video=record_video)
-        self._configure_engine(self.engine)
+        self.char_id = self._configure_engine(self.engine)
         self.engine.initialize()
-        self.char_id = 0
         self.kin_model = self.engine.get_kin_char_model(self.char_id).to(self.device)
         self._parse_init_pose(config.get("init_pose"))
         self.key_body_ids = self._body_ids(config.get("key_bodies", []), "key_bodies")
         self.step_count = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self.time = torch.zeros(num_envs, device=self.device)  # step_count x control timestep [s]
         self._build_task()
+        self._obs_terms = self._build_obs_terms()
         low, high = compute_action_bounds(self.kin_model, self.engine.control_mode,
                                           self.engine.get_torque_limits(self.char_id),
                                           bool(config.get("zero_center_action", False)))
@@ -90,12 +101,17 @@ class CharEnv(BaseEnv):
         self.reward = torch.zeros(num_envs, device=self.device)
         self.done = torch.zeros(num_envs, dtype=torch.int32, device=self.device)
         self.fault_count = 0
-        self.obs = torch.zeros(num_envs, self._compute_obs_dim(), device=self.device)
+        self.reward_term_means = StepMeans()
+        self.episode_metrics = EpisodeMeans(num_envs, self.device)
+        self._step_metrics: dict[str, torch.Tensor] = {}
+        self.obs_layout = self._measure_obs_layout()
+        obs_dim = max(part.stop for part in self.obs_layout.values())
+        self.obs = torch.zeros(num_envs, obs_dim, device=self.device)
 
     # ------------------------------------------------------------------------------------- building
-    def _configure_engine(self, engine: Engine) -> None:
-        """Add the scene to the engine before it is initialised."""
-        engine.add_character(self.config["char_file"], start_pos=(0.0, 0.0, 1.0))
+    def _configure_engine(self, engine: Engine) -> int:
+        """Add the scene to the engine before it is initialised; returns the character's id."""
+        return engine.add_character(self.config["char_file"], start_pos=(0.0, 0.0, 1.0))
 
     def _build_task(self) -> None:
         """Task-specific set-up once the kinematic model exists (before the observation size is taken)."""
@@ -121,8 +137,19 @@ class CharEnv(BaseEnv):
                               f"{self.kin_model.body_names}")
         return torch.tensor([self.kin_model.get_body_id(n) for n in names], dtype=torch.long, device=self.device)
 
-    def _compute_obs_dim(self) -> int:
-        return int(self._compute_obs(torch.arange(1, device=self.device)).shape[-1])
+    def _build_obs_terms(self) -> list[tuple[str, ObsTerm]]:
+        """The observation's parts in order, as ``(name, fn)``; subclasses extend the list."""
+        return [("char", self._char_obs)]
+
+    def _measure_obs_layout(self) -> dict[str, slice]:
+        """Where each observation term sits in the observation vector."""
+        layout, start = {}, 0
+        one = torch.arange(1, device=self.device)
+        for name, term in self._obs_terms:
+            size = int(term(one).shape[-1])
+            layout[name] = slice(start, start + size)
+            start += size
+        return layout
 
     # ------------------------------------------------------------------------------------ interface
     @property
@@ -139,24 +166,58 @@ class CharEnv(BaseEnv):
             self.step_count[ids] = 0
             self.time[ids] = 0.0
             self.done[ids] = int(DoneFlags.NULL)
+            self.episode_metrics.reset(ids)
             self._reset_envs(ids)
             self.obs[ids] = self._compute_obs(ids)
         return self.obs, {}
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+        self._apply_action(action)
+        faults = self.engine.step()
+        self._update_time()
+        self._update_misc()
+        self._update_observations()
+        self._update_metrics()
+        self._update_reward()
+        self._update_done(faults)
+        return self.obs, self.reward, self.done, self._update_info()
+
+    # ---------------------------------------------------------------------------------- step parts
+    def _apply_action(self, action: torch.Tensor) -> None:
         action = torch.maximum(torch.minimum(action, self._action_high), self._action_low)
         self.engine.set_cmd(self.char_id, self._action_to_command(action))
-        faults = self.engine.step()
+
+    def _update_time(self) -> None:
         self.step_count += 1
         self.time[:] = self.step_count * self.engine.timestep
-        self._update_task()
+
+    def _update_observations(self) -> None:
         self.obs[:] = self._compute_obs(None)
-        self.reward[:] = self._compute_reward()
+
+    def _update_metrics(self) -> None:
+        self._step_metrics = self._compute_metrics()
+        self.episode_metrics.add(self._step_metrics)
+
+    def _update_reward(self) -> None:
+        reward, terms = self._compute_reward()
+        self.reward[:] = reward
+        if self.mode == EnvMode.TRAIN:
+            self.reward_term_means.add(terms)
+
+    def _update_done(self, faults: torch.Tensor) -> None:
         self.done[:] = self._compute_done()
         if faults.any():  # non-finite or exploded physics: end those episodes and count them
             self.done[faults.to(self.device)] = int(DoneFlags.FAIL)
             self.fault_count += int(faults.sum())
-        return self.obs, self.reward, self.done, self._step_info()
+
+    def _update_info(self) -> dict[str, Any]:
+        """The step's ``info``: ``num_faults`` (total so far) and, on steps that recorded metrics,
+        ``episode_metrics``: each metric's mean over the episode ``[N]``, valid where ``done`` is set this
+        step (NaN elsewhere)."""
+        info: dict[str, Any] = {"num_faults": self.fault_count}
+        if self._step_metrics:
+            info["episode_metrics"] = self.episode_metrics.means(self.done != int(DoneFlags.NULL))
+        return info
 
     # --------------------------------------------------------------------------------------- hooks
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
@@ -167,12 +228,8 @@ class CharEnv(BaseEnv):
                               root_ang_vel=torch.zeros(n, 3), dof_pos=self.init_dof_pos.expand(n, -1),
                               dof_vel=torch.zeros(n, self.kin_model.dof_size))
 
-    def _update_task(self) -> None:
-        """Advance task state after physics (e.g. the reference motion)."""
-
-    def _step_info(self) -> dict[str, Any]:
-        """Hook: the ``info`` dict of a step, read after the done flags are final."""
-        return {"num_faults": self.fault_count}
+    def _update_misc(self) -> None:
+        """Hook: advance task state after physics (e.g. the reference motion), before the observations."""
 
     def _adjust_action_bounds(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Hook: the action bounds the agent sees, from the control mode's bounds ``([D], [D])``."""
@@ -183,10 +240,16 @@ class CharEnv(BaseEnv):
         return action
 
     def _compute_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
-        return self._char_obs(env_ids)
+        """The observation terms of ``env_ids`` (all if None), concatenated ``[n, obs_dim]``."""
+        return torch.cat([term(env_ids) for _, term in self._obs_terms], dim=-1)
 
-    def _compute_reward(self) -> torch.Tensor:
-        return torch.ones(self.num_envs, device=self.device)
+    def _compute_metrics(self) -> dict[str, torch.Tensor]:
+        """Hook: per-env metrics ``[N]`` of this step, averaged per episode (none here)."""
+        return {}
+
+    def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Hook: reward ``[N]`` and its named terms (each ``[N]``, logged as training means): 1 per step here."""
+        return torch.ones(self.num_envs, device=self.device), {}
 
     def _compute_done(self) -> torch.Tensor:
         done = torch.zeros(self.num_envs, dtype=torch.int32, device=self.device)
@@ -210,6 +273,10 @@ class CharEnv(BaseEnv):
         return compute_char_obs(s["root_pos"], s["root_rot"], s["root_vel"], s["root_ang_vel"], s["joint_rot"],
                                 s["dof_vel"], s["body_pos"][:, self.key_body_ids], self.global_obs,
                                 self.root_height_obs)
+
+    def get_diagnostics(self) -> dict[str, float]:
+        """Mean of each reward term over the TRAIN-mode steps since the last call, as ``reward_<term>``."""
+        return {f"reward_{name}": mean for name, mean in self.reward_term_means.pop().items()}
 
     def close(self) -> None:
         close = getattr(self.engine, "close", None)

@@ -9,8 +9,8 @@ import torch
 from mimickit.anim.motion import LoopMode
 from mimickit.anim.motion_lib import MotionLib
 from mimickit.engines.engine import ControlMode
-from mimickit.envs.base_env import DoneFlags, EnvMode
-from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
+from mimickit.envs.base_env import EnvMode
+from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv, ObsTerm
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_phase_obs, compute_target_obs
 from mimickit.envs.terms.rewards import (
@@ -88,10 +88,6 @@ class DeepMimicEnv(CharEnv):
         self._tar: dict[str, torch.Tensor] = {}
         self._cmd_ref_dof = torch.zeros(n, self.kin_model.dof_size, device=self.device)
         self._update_reference(torch.arange(n, device=self.device))
-        self._term_sums = torch.zeros(len(REWARD_TERMS), device=self.device)
-        self._term_count = 0
-        self._metric_sums = torch.zeros(n, 2, device=self.device)
-        self._metric_steps = torch.zeros(n, device=self.device)
 
     # ------------------------------------------------------------------------------------ reference
     def motion_time(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
@@ -141,10 +137,8 @@ class DeepMimicEnv(CharEnv):
         self.engine.set_state(self.char_id, env_ids, root_pos=ref["root_pos"], root_rot=ref["root_rot"],
                               root_vel=ref["root_vel"], root_ang_vel=ref["root_ang_vel"],
                               dof_pos=self.kin_model.rot_to_dof(ref["joint_rot"]), dof_vel=ref["dof_vel"])
-        self._metric_sums[env_ids] = 0.0
-        self._metric_steps[env_ids] = 0.0
 
-    def _update_task(self) -> None:
+    def _update_misc(self) -> None:
         self._update_reference(torch.arange(self.num_envs, device=self.device))
 
     def _adjust_action_bounds(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -157,22 +151,30 @@ class DeepMimicEnv(CharEnv):
         """Residual actions: PD targets = reference DoFs at the next control step + action ``[N, D]``."""
         return self._cmd_ref_dof + action if self.residual_action else action
 
-    def _compute_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
-        parts = [self._char_obs(env_ids)]
-        sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
+    def _build_obs_terms(self) -> list[tuple[str, ObsTerm]]:
+        """Character state, then the clip phase (``enable_phase_obs``), then the future reference frames
+        (``enable_tar_obs``)."""
+        terms = super()._build_obs_terms()
         if self.enable_phase_obs:
-            ids = sel(self.motion_ids)
-            phase = self.motion_lib.calc_motion_phase(ids, self.motion_time(env_ids))
-            parts.append(compute_phase_obs(phase, self.num_phase_encoding))
+            terms.append(("phase", self._phase_obs))
         if self.enable_tar_obs:
-            key_ids = self.key_body_ids
-            parts.append(compute_target_obs(
-                sel(self.engine.get_root_pos(self.char_id)), sel(self._tar["root_pos"]), sel(self._tar["root_rot"]),
-                sel(self._tar["joint_rot"]), sel(self._tar["body_pos"])[:, :, key_ids], self.global_obs,
-                self.root_height_obs))
-        return torch.cat(parts, dim=-1)
+            terms.append(("target", self._target_obs))
+        return terms
 
-    def _tracking_states(self) -> tuple[TrackingState, TrackingState, dict[str, torch.Tensor]]:
+    def _phase_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        ids = self.motion_ids if env_ids is None else self.motion_ids[env_ids]
+        phase = self.motion_lib.calc_motion_phase(ids, self.motion_time(env_ids))
+        return compute_phase_obs(phase, self.num_phase_encoding)
+
+    def _target_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
+        return compute_target_obs(
+            sel(self.engine.get_root_pos(self.char_id)), sel(self._tar["root_pos"]), sel(self._tar["root_rot"]),
+            sel(self._tar["joint_rot"]), sel(self._tar["body_pos"])[:, :, self.key_body_ids], self.global_obs,
+            self.root_height_obs)
+
+    def _tracking_states(self) -> tuple[TrackingState, TrackingState]:
+        """The simulated and the reference character as the tracking reward reads them."""
         s = self._sim_state(None)
         key = self.key_body_ids
         sim = TrackingState(s["root_pos"], s["root_rot"], s["root_vel"], s["root_ang_vel"], s["joint_rot"],
@@ -180,25 +182,22 @@ class DeepMimicEnv(CharEnv):
         r = self._ref
         ref = TrackingState(r["root_pos"], r["root_rot"], r["root_vel"], r["root_ang_vel"], r["joint_rot"],
                             r["dof_vel"], r["body_pos"][:, key])
-        return sim, ref, s
+        return sim, ref
 
-    def _compute_reward(self) -> torch.Tensor:
-        sim, ref, state = self._tracking_states()
-        reward, terms = compute_tracking_reward(sim, ref, self.reward_cfg, self.joint_err_w, self.dof_err_w,
-                                                self.track_root, self.root_height_obs)
-        if self.mode == EnvMode.TRAIN:
-            self._term_sums += torch.stack([terms[t].mean() for t in REWARD_TERMS])
-            self._term_count += 1
-        else:
-            self._record_tracking_errors(state)
-        return reward
+    def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        sim, ref = self._tracking_states()
+        return compute_tracking_reward(sim, ref, self.reward_cfg, self.joint_err_w, self.dof_err_w,
+                                       self.track_root, self.root_height_obs)
 
-    def _record_tracking_errors(self, state: dict[str, torch.Tensor]) -> None:
-        e_pos = metrics.position_tracking_error(state["body_pos"], self._ref["body_pos"])
-        e_vel = metrics.dof_velocity_error(self.kin_model, state["root_ang_vel"], self._ref["root_ang_vel"],
-                                           state["dof_vel"], self._ref["dof_vel"])
-        self._metric_sums += torch.stack([e_pos, e_vel], dim=-1)
-        self._metric_steps += 1
+    def _compute_metrics(self) -> dict[str, torch.Tensor]:
+        """TEST mode: the paper's tracking errors of this step, ``e_pos`` [m] (Eq. 2) and ``e_vel`` [rad/s]
+        (Eq. 3), each ``[N]``; the step averages them per episode into ``info["episode_metrics"]``."""
+        if self.mode != EnvMode.TEST:
+            return {}
+        state = self._sim_state(None)
+        return {"e_pos": metrics.position_tracking_error(state["body_pos"], self._ref["body_pos"]),
+                "e_vel": metrics.dof_velocity_error(self.kin_model, state["root_ang_vel"], self._ref["root_ang_vel"],
+                                                    state["dof_vel"], self._ref["dof_vel"])}
 
     def _compute_done(self) -> torch.Tensor:
         motion_len = self.motion_lib.get_motion_length(self.motion_ids)
@@ -212,22 +211,3 @@ class DeepMimicEnv(CharEnv):
                 failed |= pose_failure(self.engine.get_body_pos(self.char_id), self._ref["body_pos"],
                                        self.pose_termination_dist)
         return compute_done(self.time, self.episode_length, motion_ended, failed)
-
-    def _step_info(self) -> dict[str, Any]:
-        """TEST mode adds ``episode_metrics``: ``e_pos`` [m] (Eq. 2) and ``e_vel`` [rad/s] (Eq. 3), each ``[N]``,
-        the mean over the episode's steps, valid where ``done`` is set this step (NaN elsewhere)."""
-        info = super()._step_info()
-        if self.mode == EnvMode.TEST:
-            means = self._metric_sums / self._metric_steps.clamp_min(1.0)[:, None]
-            means[self.done == int(DoneFlags.NULL)] = float("nan")
-            info["episode_metrics"] = {"e_pos": means[:, 0], "e_vel": means[:, 1]}
-        return info
-
-    # ------------------------------------------------------------------------------------ reporting
-    def get_diagnostics(self) -> dict[str, float]:
-        """Mean of each reward term over the TRAIN-mode steps since the last call."""
-        means = (self._term_sums / max(self._term_count, 1)).tolist()
-        out = {f"reward_{name}": mean for name, mean in zip(REWARD_TERMS, means)}
-        self._term_sums.zero_()
-        self._term_count = 0
-        return out

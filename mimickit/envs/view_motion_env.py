@@ -9,7 +9,7 @@ import torch
 from mimickit.anim.motion import LoopMode
 from mimickit.anim.motion_lib import MotionLib
 from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
-from mimickit.envs.terms.terminations import DoneFlags
+from mimickit.envs.base_env import DoneFlags
 
 
 class ViewMotionEnv(CharEnv):
@@ -44,11 +44,11 @@ class ViewMotionEnv(CharEnv):
                               dof_pos=self.kin_model.rot_to_dof(frame.joint_rot),
                               dof_vel=torch.zeros(n, self.kin_model.dof_size))
 
-    def _update_task(self) -> None:
+    def _update_misc(self) -> None:
         self._pose_from_clip(torch.arange(self.num_envs, device=self.device))
 
-    def _compute_reward(self) -> torch.Tensor:
-        return torch.zeros(self.num_envs, device=self.device)
+    def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        return torch.zeros(self.num_envs, device=self.device), {}
 
     def _compute_done(self) -> torch.Tensor:
         length = self.motion_lib.get_motion_length(self.motion_ids)

@@ -10,10 +10,11 @@ from mimickit.learning.base_agent import BaseAgent
 
 
 class DummyAgent(BaseAgent):
-    """Zero actions; nothing to learn (``train_model`` is refused)."""
+    """Zero actions; nothing to learn (the runner refuses to train it)."""
 
     NAME = "Dummy"
     REQUIRED_KEYS = ()
+    TRAINABLE = False
 
     def _build_model(self, model_config: dict[str, Any]) -> None:
         low, _ = self.env.action_bounds
@@ -21,6 +22,3 @@ class DummyAgent(BaseAgent):
 
     def _decide_action(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         return self._zeros.to(obs.device), {}
-
-    def train_model(self, *args, **kwargs) -> None:
-        raise RuntimeError("the Dummy agent (no --agent_config) cannot train; use --mode test")

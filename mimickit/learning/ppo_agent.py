@@ -7,8 +7,7 @@ from typing import Any
 
 import torch
 
-from mimickit.envs.base_env import EnvMode
-from mimickit.envs.terms.terminations import DoneFlags
+from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.learning.base_agent import (
     BASE_AGENT_KEYS,
     BaseAgent,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mimickit.envs.terms.terminations import DoneFlags
+from mimickit.envs.base_env import DoneFlags
 
 
 class ReturnTracker:

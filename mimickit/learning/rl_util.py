@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mimickit.envs.terms.terminations import DoneFlags
+from mimickit.envs.base_env import DoneFlags
 
 
 def compute_td_lambda_return(reward: torch.Tensor, next_value: torch.Tensor, done: torch.Tensor,

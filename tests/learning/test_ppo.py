@@ -1,10 +1,11 @@
 import pytest
 import torch
 
-from mimickit.envs.terms.terminations import DoneFlags
+from mimickit.envs.base_env import DoneFlags
 from mimickit.learning.normalizer import Normalizer
 from mimickit.learning.ppo_agent import PPOAgent, action_bound_loss, ppo_surrogate_loss
 from mimickit.learning.rl_util import compute_td_lambda_return
+from mimickit.learning.runner import Runner
 from mimickit.util.config import ConfigError, load_yaml
 from mimickit.util.logger import Logger
 
@@ -65,9 +66,10 @@ def test_ppo_improves_return_on_a_small_control_task(tmp_path):
                        critic_optimizer={"type": "Adam", "learning_rate": 3e-3},
                        model={"actor_net": "fc_2layers_128units", "critic_net": "fc_2layers_128units",
                               "action_std": 0.3, "actor_init_output_scale": 0.01})
-    before = agent.test_model(64)["mean_return"]
-    agent.train_model(40 * 20 * 64, tmp_path, Logger(tmp_path))
-    after = agent.test_model(64)["mean_return"]
+    runner = Runner(env, agent)
+    before = runner.test(64)["mean_return"]
+    runner.train(40 * 20 * 64, tmp_path, Logger(tmp_path))
+    after = runner.test(64)["mean_return"]
     assert after > before + 4.0, (before, after)
 
 
@@ -87,15 +89,16 @@ def test_action_std_schedule_follows_the_sample_count(tmp_path):
     agent = make_agent(env, iters_per_output=1000, action_std_schedule=[[64, 0.01], [32, 0.03]],
                        actor_lr_schedule=[[96, 1e-5]])
     seen = []
-    original = agent._rollout
+    runner = Runner(env, agent)
+    original = runner.rollout
 
     def rollout(obs, steps):
-        seen.append((agent.sample_count, round(float(agent.model.policy.log_std.exp()[0]), 6),
+        seen.append((runner.sample_count, round(float(agent.model.policy.log_std.exp()[0]), 6),
                      agent.optimizers["actor"].param_groups[0]["lr"]))
         return original(obs, steps)
 
-    agent._rollout = rollout
-    agent.train_model(4 * 32, tmp_path, Logger(tmp_path))
+    runner.rollout = rollout
+    runner.train(4 * 32, tmp_path, Logger(tmp_path))
     # before the first entry: the model's std and the optimiser's learning rate
     assert seen == [(0, 0.05, 1e-4), (32, 0.03, 1e-4), (64, 0.01, 1e-4), (96, 0.01, 1e-5)]
     header = (tmp_path / "log.txt").read_text().splitlines()[0].split()

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import enum
-
 import torch
 
-
-class DoneFlags(enum.IntEnum):
-    """Per-environment episode status after a step."""
-
-    NULL = 0  # running
-    FAIL = 1  # failure (fall, lost track); terminal value from get_reward_fail
-    SUCC = 2  # success (a clamped clip finished); terminal value from get_reward_succ
-    TIME = 3  # time limit: truncation, the agent bootstraps from the last observation
+from mimickit.envs.base_env import DoneFlags
 
 
 CONTACT_FORCE_THRESHOLD = 0.1  # N

@@ -6,7 +6,8 @@ import torch
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_char_obs, compute_phase_obs, compute_target_obs
 from mimickit.envs.terms.rewards import TrackingRewardConfig, TrackingState, compute_tracking_reward
-from mimickit.envs.terms.terminations import (DoneFlags, compute_done, contact_failure, pose_failure)
+from mimickit.envs.base_env import DoneFlags
+from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
 from mimickit.util import rotations as rot
 
 HUMANOID_REWARD = TrackingRewardConfig(0.5, 0.1, 0.15, 0.1, 0.15, 0.25, 0.01, 5.0, 1.0, 10.0)

@@ -1,0 +1,268 @@
+"""The training loop, shared by every algorithm: rollout -> update -> (test, log, checkpoint) per iteration.
+
+The :class:`Runner` owns the iteration and sample counters, the periodic deterministic tests, logging,
+checkpoints and interrupt handling; the agent (an algorithm, :class:`~mimickit.learning.base_agent.BaseAgent`)
+owns acting, recording a step, computing returns and updating its networks.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
+from mimickit.learning.base_agent import BaseAgent
+from mimickit.learning.return_tracker import ReturnTracker
+from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from mimickit.util.config import ConfigError
+from mimickit.util.logger import Logger, format_table
+from mimickit.util.rng import rng_state, set_rng_state
+
+CHECKPOINT_FORMAT = "mimickit-checkpoint-1"
+
+
+def episode_quota(num_episodes: int, num_envs: int) -> torch.Tensor:
+    """``[num_envs]`` episodes each env contributes so that exactly ``num_episodes`` are counted: an even
+    share, the remainder going to the first envs (envs with a zero share are ignored). Every env's first
+    episodes count, so short episodes are not favoured."""
+    quota = torch.full((num_envs,), num_episodes // num_envs, dtype=torch.long)
+    quota[:num_episodes % num_envs] += 1
+    return quota
+
+
+class StopRequest:
+    """Turns SIGINT / SIGTERM into a flag the training loop checks after each iteration (main thread only;
+    a second signal interrupts at once)."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame) -> None:
+        self.signum = signum
+        print(f"\n{signal.Signals(signum).name} received: stopping after this iteration and writing a "
+              f"checkpoint (send it again to stop at once)", flush=True)
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def __enter__(self) -> StopRequest:  # noqa: PYI034
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        self._previous = {}
+
+
+class Runner:
+    """Drives ``agent`` on ``env``: training iterations, deterministic tests, logs and checkpoints.
+
+    Reads ``iters_per_output`` (log / test / checkpoint period, 100) and ``test_episodes`` (deterministic
+    episodes at each output iteration, 32) from the agent config, as upstream keeps them there.
+    """
+
+    def __init__(self, env: BaseEnv, agent: BaseAgent) -> None:
+        self.env = env
+        self.agent = agent
+        self.iters_per_output = int(agent.config.get("iters_per_output", 100))
+        self.test_episodes = int(agent.config.get("test_episodes", 32))
+        self.iteration = 0
+        self.sample_count = 0
+        self.wall_time = 0.0  # s, over every session of the run
+        self.train_tracker = ReturnTracker(env.num_envs, agent.device)
+        self.test_tracker = ReturnTracker(env.num_envs, agent.device)
+        self.last_test_info: dict[str, Any] = {}
+
+    def set_mode(self, mode: EnvMode) -> None:
+        self.agent.set_mode(mode)
+        self.env.set_mode(mode)
+
+    # ------------------------------------------------------------------------------------- iteration
+    def rollout(self, obs: torch.Tensor, num_steps: int) -> torch.Tensor:
+        """``num_steps`` TRAIN-mode steps of every env, each handed to the agent to record; resets finished
+        envs after recording. Returns the latest observation."""
+        for _ in range(num_steps):
+            action, extras = self.agent.act(obs)
+            next_obs, reward, done, info = self.env.step(action)
+            self.agent.record_step(obs, extras, next_obs, reward, done, info)
+            self.train_tracker.update(reward, done)
+            obs = self._reset_done_envs(next_obs, done)
+        return obs
+
+    def run_iteration(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """One training iteration from ``obs``: the agent's schedules, a rollout of ``steps_per_iter`` steps,
+        the agent's update. Advances the sample count; returns the latest observation and the agent's
+        diagnostics."""
+        info = self.agent.begin_iteration(self.sample_count)
+        self.set_mode(EnvMode.TRAIN)
+        with torch.no_grad():
+            obs = self.rollout(obs, self.agent.steps_per_iter)
+        info.update(self.agent.update())
+        self.sample_count += self.agent.steps_per_iter * self.env.num_envs
+        return obs, info
+
+    def _reset_done_envs(self, obs: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
+        done_ids = (done != int(DoneFlags.NULL)).nonzero(as_tuple=False).flatten()
+        if done_ids.numel() > 0:
+            obs, _ = self.env.reset(done_ids)
+        return obs.clone()
+
+    def _reset_all(self) -> torch.Tensor:
+        obs, _ = self.env.reset()
+        return obs.clone()
+
+    # -------------------------------------------------------------------------------------- training
+    def train(self, max_samples: int, out_dir: str | Path, logger: Logger, save_int_models: bool = False,
+              checkpoint_interval: float = 300.0) -> int | None:
+        """Train until ``max_samples`` environment steps; writes ``model.pt`` (atomically) and a log row at
+        every output iteration, and ``model.pt`` also every ``checkpoint_interval`` seconds. A loaded
+        checkpoint's iteration, sample count, RNG state and last test continue.
+
+        SIGINT / SIGTERM stop the run after the current iteration, with a checkpoint of it; the signal
+        number is returned (None when ``max_samples`` was reached). Continuing from a checkpoint written at
+        an output iteration is bit-exact (every env restarts there in both cases); from one written on the
+        timer or at a signal, the continuation restarts the episodes that were under way.
+        """
+        if not self.agent.TRAINABLE:
+            raise ConfigError(f"the {self.agent.NAME} agent cannot train; give an --agent_config or use --mode test")
+        out_dir = Path(out_dir)
+        model_path = out_dir / "model.pt"
+        obs = self._reset_all()
+        session_start, start_samples = time.perf_counter(), self.sample_count
+        wall_offset = self.wall_time
+        last_save = session_start
+        self.train_tracker.reset()
+        self.env.get_diagnostics()  # start the reward-term means at this session's first training step
+        with StopRequest() as stop:
+            while self.sample_count < max_samples and stop.signum is None:
+                iter_start = time.perf_counter()
+                obs, train_info = self.run_iteration(obs)
+                output_iter = self.iteration % self.iters_per_output == 0 or self.sample_count >= max_samples
+                if output_iter:
+                    train_info.update(self.env.get_diagnostics())
+                    self.last_test_info = self.test(self.test_episodes)
+                elapsed = time.perf_counter() - session_start
+                self.wall_time = wall_offset + elapsed
+                row = self._log_row(self.last_test_info, train_info, self.wall_time,
+                                    (self.sample_count - start_samples) / max(elapsed, 1e-9))
+                self._print_progress(row, max_samples, time.perf_counter() - iter_start)
+                self.iteration += 1
+                if output_iter:
+                    print(format_table(row), flush=True)
+                    logger.write(row, self.sample_count)
+                if output_iter or stop.signum is not None or time.perf_counter() - last_save >= checkpoint_interval:
+                    self.save(model_path)
+                    last_save = time.perf_counter()
+                if output_iter:
+                    if save_int_models:
+                        self.save(out_dir / "int_models" / f"model_{self.iteration - 1:010d}.pt")
+                    self.train_tracker.reset()
+                    obs = self._reset_all()
+        if stop.signum is not None:
+            print(f"Stopped at iteration {self.iteration - 1}; checkpoint written to {model_path} "
+                  f"(continue with --resume true)", flush=True)
+        return stop.signum
+
+    def _log_row(self, test_info: dict[str, Any], train_info: dict[str, float], wall_time: float,
+                 samples_per_sec: float) -> dict[str, Any]:
+        tracker = self.train_tracker
+        row: dict[str, Any] = {
+            "Iteration": self.iteration, "Wall_Time": wall_time / 3600.0, "Samples": self.sample_count,
+            "Samples_Per_Sec": samples_per_sec,
+            "Test_Return": test_info.get("mean_return", math.nan),
+            "Test_Episode_Length": test_info.get("mean_ep_len", math.nan),
+            "Test_Episodes": test_info.get("num_eps", 0),
+            "Test_E_Pos": test_info.get("e_pos", math.nan), "Test_E_Vel": test_info.get("e_vel", math.nan),
+            "Train_Return": tracker.mean_return, "Train_Episode_Length": tracker.mean_length,
+            "Train_Episodes": tracker.num_episodes,
+        }
+        row.update({f"Train_{k.title()}_Rate": v for k, v in tracker.done_rates().items()})
+        row.update({k.title(): v for k, v in train_info.items()})
+        row["Num_Faults"] = getattr(self.env, "fault_count", 0)
+        row.update(self.agent.normalizer_info())
+        return row
+
+    def _print_progress(self, row: dict[str, Any], max_samples: int, iter_seconds: float) -> None:
+        rate = row["Samples_Per_Sec"]
+        remaining = max(max_samples - self.sample_count, 0) / rate if rate > 0 and max_samples < sys.maxsize else math.nan
+        eta = f"{remaining / 60:6.1f} min" if math.isfinite(remaining) else "   n/a"
+        print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
+              f"ETA {eta} | train return {row['Train_Return']:7.3f} len {row['Train_Episode_Length']:6.1f} | "
+              f"test return {row['Test_Return']:7.3f} | {iter_seconds:5.2f} s/iter", flush=True)
+
+    # --------------------------------------------------------------------------------------- testing
+    def test(self, num_episodes: int) -> dict[str, Any]:
+        """Exactly ``num_episodes`` deterministic episodes (mean actions), shared evenly over the envs.
+
+        Returns mean return and length, the per-episode returns and the means of the env's per-episode
+        metrics (``info["episode_metrics"]``, e.g. the tracking errors ``e_pos`` and ``e_vel``), with their
+        per-episode values under ``episode_metrics``.
+        """
+        self.set_mode(EnvMode.TEST)
+        tracker = self.test_tracker
+        tracker.reset()
+        quota = episode_quota(max(num_episodes, 1), self.env.num_envs).to(self.agent.device)
+        episode_metrics: dict[str, list[float]] = {}
+        with torch.no_grad():
+            obs = self._reset_all()
+            while bool((tracker.episodes_per_env < quota).any()):
+                action, _ = self.agent.act(obs)
+                next_obs, reward, done, info = self.env.step(action)
+                counted = (done != int(DoneFlags.NULL)) & (tracker.episodes_per_env < quota)
+                if counted.any():
+                    for key, values in info.get("episode_metrics", {}).items():
+                        episode_metrics.setdefault(key, []).extend(values[counted].tolist())
+                tracker.update(reward, done, counted)
+                obs = self._reset_done_envs(next_obs, done)
+        result = {"mean_return": tracker.mean_return, "mean_ep_len": tracker.mean_length,
+                  "num_eps": tracker.num_episodes, "returns": list(tracker.episode_returns),
+                  "episode_metrics": episode_metrics}
+        for key, values in episode_metrics.items():
+            result[key] = sum(values) / len(values) if values else math.nan
+        return result
+
+    # ----------------------------------------------------------------------------------- checkpoints
+    def save(self, path: str | Path) -> None:
+        """Agent (networks, normalisers), optimisers, counters, RNG state and the last test, atomically."""
+        save_checkpoint(path, {
+            "format": CHECKPOINT_FORMAT, "signature": self.agent.signature(), "agent": self.agent.state_dict(),
+            "optimizers": self.agent.optimizer_states(),
+            "iteration": self.iteration, "sample_count": self.sample_count, "wall_time": self.wall_time,
+            "rng": rng_state(),
+            "last_test": {k: float(v) for k, v in self.last_test_info.items() if isinstance(v, (int, float))},
+        })
+
+    def load(self, path: str | Path, resume: bool = True) -> None:
+        """Load a checkpoint's agent; with ``resume`` also the optimisers, counters and RNG state (exact
+        continuation; the agent config's learning rates win, with a notice where they differ)."""
+        payload = load_checkpoint(path, self.agent.device)
+        if payload.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path}: not a MimicKit checkpoint (format {payload.get('format')!r})")
+        theirs, ours = payload["signature"], self.agent.signature()
+        if theirs != ours:
+            raise CheckpointError(f"{path}: written for {theirs}, but this run has {ours}; the env or agent "
+                                  f"config differs from the one the checkpoint was trained with")
+        try:
+            self.agent.load_state_dict(payload["agent"])
+        except RuntimeError as err:
+            raise CheckpointError(f"{path}: network shapes differ from this agent config: "
+                                  f"{str(err).splitlines()[0]}") from None
+        if resume:
+            self.last_test_info = dict(payload.get("last_test", {}))
+            self.iteration = int(payload["iteration"])
+            self.sample_count = int(payload["sample_count"])
+            self.wall_time = float(payload["wall_time"])
+            set_rng_state(payload["rng"])
+            self.agent.load_optimizer_states(payload["optimizers"], self.sample_count, path)
+        print(f"Loaded model parameters from {path}", flush=True)
