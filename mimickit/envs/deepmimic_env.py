@@ -199,10 +199,13 @@ class DeepMimicEnv(CharEnv):
                 "e_vel": metrics.dof_velocity_error(self.kin_model, state["root_ang_vel"], self._ref["root_ang_vel"],
                                                     state["dof_vel"], self._ref["dof_vel"])}
 
-    def _compute_done(self) -> torch.Tensor:
+    def _motion_ended(self) -> torch.Tensor:
+        """``[N]`` True where a clamped (non-looping) clip has played to its end: the episode succeeds."""
         motion_len = self.motion_lib.get_motion_length(self.motion_ids)
         clamp = self.motion_lib.get_motion_loop_mode(self.motion_ids) != LoopMode.WRAP
-        motion_ended = clamp & (self.motion_time() >= motion_len)
+        return clamp & (self.motion_time() >= motion_len)
+
+    def _compute_done(self) -> torch.Tensor:
         failed = torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         if self.enable_early_termination:
             if self.contact_termination:
@@ -210,4 +213,4 @@ class DeepMimicEnv(CharEnv):
             if self.pose_termination and (self.mode == EnvMode.TRAIN or self.test_pose_termination):
                 failed |= pose_failure(self.engine.get_body_pos(self.char_id), self._ref["body_pos"],
                                        self.pose_termination_dist)
-        return compute_done(self.time, self.episode_length, motion_ended, failed)
+        return compute_done(self.time, self.episode_length, self._motion_ended(), failed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 from mimickit.engines.engine import load_engine_config
+from mimickit.envs.add_env import ADDEnv
+from mimickit.envs.amp_env import AMPEnv
 from mimickit.envs.base_env import BaseEnv
 from mimickit.envs.char_env import CharEnv
 from mimickit.envs.deepmimic_env import DeepMimicEnv
@@ -12,6 +14,8 @@ from mimickit.envs.view_motion_env import ViewMotionEnv
 from mimickit.util.config import ConfigError, check_keys, load_yaml
 
 ENV_REGISTRY: dict[str, type[CharEnv]] = {
+    "add": ADDEnv,
+    "amp": AMPEnv,
     "char": CharEnv,
     "deepmimic": DeepMimicEnv,
     "view_motion": ViewMotionEnv,

@@ -11,6 +11,8 @@ from mimickit.learning.base_agent import BaseAgent
 from mimickit.util.config import ConfigError, load_yaml
 
 AGENT_REGISTRY = {
+    "ADD": "mimickit.learning.add_agent:ADDAgent",
+    "AMP": "mimickit.learning.amp_agent:AMPAgent",
     "PPO": "mimickit.learning.ppo_agent:PPOAgent",
 }
 

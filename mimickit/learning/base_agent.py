@@ -173,6 +173,14 @@ class BaseAgent(nn.Module, abc.ABC):
         low, _ = self.env.action_bounds
         return {"agent": self.NAME, "obs_dim": self.env.obs_dim, "action_dim": int(low.numel())}
 
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """State that only training needs and that would bloat the model checkpoint (e.g. a replay buffer);
+        the runner saves it beside ``model.pt`` so a resume is exact. None here."""
+        return {}
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`training_state` returned."""
+
     def optimizer_states(self) -> dict[str, Any]:
         return {name: opt.state_dict() for name, opt in self.optimizers.items()}
 

@@ -59,3 +59,37 @@ class Normalizer(nn.Module):
 
     def unnormalize(self, z: torch.Tensor) -> torch.Tensor:
         return z * self.std + self.mean
+
+
+class DiffNormalizer(nn.Module):
+    """Scales differences ``x [..., *shape]`` by their running mean absolute value (no centring): ``clip(x /
+    max(mean_abs, min_diff))``; ``mean_abs`` starts at ones and merges recorded batches count-weighted."""
+
+    def __init__(self, shape: tuple[int, ...], min_diff: float = 1e-4, clip: float = float("inf")) -> None:
+        super().__init__()
+        self.min_diff = min_diff
+        self.clip = clip
+        self.register_buffer("count", torch.zeros(1, dtype=torch.int64))
+        self.register_buffer("mean_abs", torch.ones(shape))
+        self._new_count = 0
+        self._new_sum_abs = torch.zeros(shape, dtype=torch.float64)
+
+    def record(self, x: torch.Tensor) -> None:
+        flat = x.detach().reshape(-1, *self.mean_abs.shape).double().cpu()
+        self._new_count += flat.shape[0]
+        self._new_sum_abs += flat.abs().sum(0)
+
+    def update(self) -> None:
+        if self._new_count == 0:
+            return
+        old = int(self.count.item())
+        total = old + self._new_count
+        new_mean = (self._new_sum_abs / self._new_count).to(self.mean_abs.device)
+        merged = (old / total) * self.mean_abs.double() + (self._new_count / total) * new_mean
+        self.mean_abs.copy_(merged.float())
+        self.count.fill_(total)
+        self._new_count = 0
+        self._new_sum_abs.zero_()
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x / self.mean_abs.clamp_min(self.min_diff)).clamp(-self.clip, self.clip)

@@ -55,11 +55,11 @@ class PPOAgent(BaseAgent):
 
     CONFIG_KEYS = PPO_KEYS
     REQUIRED_KEYS = BaseAgent.REQUIRED_KEYS + ("model", "actor_optimizer", "critic_optimizer")
+    MODEL_KEYS: tuple[str, ...] = ("actor_net", "critic_net", "actor_init_output_scale", "actor_std_type", "action_std")
     NAME = "PPO"
 
     def _build_model(self, model_config: dict[str, Any]) -> None:
-        check_keys(model_config, ["actor_net", "critic_net", "actor_init_output_scale", "actor_std_type",
-                                  "action_std"], f"{self.source}: model", required=["actor_net", "critic_net"])
+        check_keys(model_config, self.MODEL_KEYS, f"{self.source}: model", required=["actor_net", "critic_net"])
         low, _ = self.env.action_bounds
         self.model = PPOModel(self.env.obs_dim, int(low.numel()), model_config)
         self._std_schedule = parse_schedule(self.config.get("action_std_schedule"), f"{self.source}: action_std_schedule")

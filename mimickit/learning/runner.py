@@ -166,7 +166,8 @@ class Runner:
                     last_save = time.perf_counter()
                 if output_iter:
                     if save_int_models:
-                        self.save(out_dir / "int_models" / f"model_{self.iteration - 1:010d}.pt")
+                        self.save(out_dir / "int_models" / f"model_{self.iteration - 1:010d}.pt",
+                                  with_training_state=False)
                     self.train_tracker.reset()
                     obs = self._reset_all()
         if stop.signum is not None:
@@ -233,8 +234,18 @@ class Runner:
         return result
 
     # ----------------------------------------------------------------------------------- checkpoints
-    def save(self, path: str | Path) -> None:
-        """Agent (networks, normalisers), optimisers, counters, RNG state and the last test, atomically."""
+    @staticmethod
+    def training_state_path(path: str | Path) -> Path:
+        """Where the agent's training-only state (e.g. a replay buffer) of checkpoint ``path`` is kept."""
+        path = Path(path)
+        return path.with_name(f"{path.stem}_training_state.pt")
+
+    def save(self, path: str | Path, with_training_state: bool = True) -> None:
+        """Agent (networks, normalisers), optimisers, counters, RNG state and the last test, atomically; with
+        ``with_training_state`` the agent's training-only state goes to :meth:`training_state_path` first."""
+        training_state = self.agent.training_state() if with_training_state else {}
+        if training_state:
+            save_checkpoint(self.training_state_path(path), training_state)
         save_checkpoint(path, {
             "format": CHECKPOINT_FORMAT, "signature": self.agent.signature(), "agent": self.agent.state_dict(),
             "optimizers": self.agent.optimizer_states(),
@@ -265,4 +276,10 @@ class Runner:
             self.wall_time = float(payload["wall_time"])
             set_rng_state(payload["rng"])
             self.agent.load_optimizer_states(payload["optimizers"], self.sample_count, path)
+            state_path = self.training_state_path(path)
+            if state_path.exists():
+                self.agent.load_training_state(load_checkpoint(state_path, self.agent.device))
+            elif self.agent.training_state():
+                print(f"{state_path} not found: the agent's training-only state (replay buffer) starts empty, so "
+                      f"this continuation is not bit-exact", flush=True)
         print(f"Loaded model parameters from {path}", flush=True)

@@ -72,3 +72,60 @@ def compute_phase_obs(phase: torch.Tensor, num_encoding: int) -> torch.Tensor:
     freqs = 2.0 * math.pi * (2.0 ** torch.arange(num_encoding, dtype=phase.dtype, device=phase.device))
     angles = phase[:, None] * freqs
     return torch.cat([phase[:, None], torch.sin(angles), torch.cos(angles)], dim=-1)
+
+
+def compute_amp_disc_obs(root_pos: torch.Tensor, root_rot: torch.Tensor, root_vel: torch.Tensor,
+                         root_ang_vel: torch.Tensor, joint_rot: torch.Tensor, dof_vel: torch.Tensor | None,
+                         key_pos: torch.Tensor, global_obs: bool, root_height_obs: bool,
+                         track_root: bool) -> torch.Tensor:
+    """AMP discriminator observation of a window of ``T`` steps, oldest first:
+    ``[N, T * ((2 or 3) + 6 + 6J + 3K + 3 + 3 + D)]`` (humanoid: 142 per step, 1420 for T = 10).
+
+    Args: ``[N, T, ...]`` states: root_pos / root_vel / root_ang_vel ``[N, T, 3]``, root_rot ``[N, T, 4]``,
+    joint_rot ``[N, T, J, 4]``, dof_vel ``[N, T, D]`` (None leaves DoF velocities out), key_pos ``[N, T, K, 3]``.
+    The whole window shares one reference: the world origin with ``track_root``, else the newest step's
+    root. Per step: root position relative to the reference with z replaced by the absolute root height (xy
+    only without ``root_height_obs``), root rotation tan-norm, joint rotations tan-norm, key bodies relative
+    to that step's root, root linear and angular velocity, DoF velocities. In local mode (not
+    ``global_obs``) positions, the root rotation and velocities are rotated by the reference's heading
+    inverse; in global mode nothing is rotated.
+    """
+    num_envs, num_steps = root_pos.shape[:2]
+    rel_root = root_pos if track_root else root_pos - root_pos[:, -1:, :]
+    rel_key = key_pos - root_pos[:, :, None, :]
+    root_rot_obs, vel, ang_vel = root_rot, root_vel, root_ang_vel
+    if not global_obs:
+        heading_inv = rot.calc_heading_quat_inv(root_rot[:, -1])[:, None, :].expand(-1, num_steps, -1)
+        rel_root = rot.quat_rotate(heading_inv, rel_root)
+        root_rot_obs = rot.quat_mul(heading_inv, root_rot)
+        vel, ang_vel = rot.quat_rotate(heading_inv, root_vel), rot.quat_rotate(heading_inv, root_ang_vel)
+        rel_key = rot.quat_rotate(heading_inv[:, :, None, :], rel_key)
+    rel_root = torch.cat([rel_root[..., :2], root_pos[..., 2:3]], dim=-1) if root_height_obs else rel_root[..., :2]
+    parts = [rel_root, rot.quat_to_tan_norm(root_rot_obs), rot.quat_to_tan_norm(joint_rot).flatten(2),
+             rel_key.flatten(2), vel, ang_vel]
+    if dof_vel is not None:
+        parts.append(dof_vel)
+    return torch.cat(parts, dim=-1).reshape(num_envs, -1)
+
+
+def compute_add_disc_obs(root_pos: torch.Tensor, root_rot: torch.Tensor, root_vel: torch.Tensor,
+                         root_ang_vel: torch.Tensor, joint_rot: torch.Tensor, dof_vel: torch.Tensor,
+                         body_pos: torch.Tensor, global_obs: bool) -> torch.Tensor:
+    """ADD discriminator observation of one state ``[N, 3 + 6 + 6J + 3B + 3 + 3 + D]`` (humanoid: 172).
+
+    Args: root_pos / root_vel / root_ang_vel ``[N, 3]``, root_rot ``[N, 4]``, joint_rot ``[N, J, 4]``,
+    dof_vel ``[N, D]``, body_pos ``[N, B, 3]`` (all bodies, world). Order: root position (world in global
+    mode; height only, xy zeroed, in local mode), root rotation tan-norm, joint rotations tan-norm, every
+    body relative to the root, root linear and angular velocity, DoF velocities. In local mode rotations,
+    offsets and velocities are taken in the state's own heading frame.
+    """
+    rel_body = body_pos - root_pos[:, None, :]
+    pos, root_rot_obs, vel, ang_vel = root_pos, root_rot, root_vel, root_ang_vel
+    if not global_obs:
+        heading_inv = rot.calc_heading_quat_inv(root_rot)
+        pos = torch.cat([torch.zeros_like(root_pos[:, :2]), root_pos[:, 2:3]], dim=-1)
+        root_rot_obs = rot.quat_mul(heading_inv, root_rot)
+        vel, ang_vel = rot.quat_rotate(heading_inv, root_vel), rot.quat_rotate(heading_inv, root_ang_vel)
+        rel_body = rot.quat_rotate(heading_inv[:, None, :], rel_body)
+    return torch.cat([pos, rot.quat_to_tan_norm(root_rot_obs), rot.quat_to_tan_norm(joint_rot).flatten(1),
+                      rel_body.flatten(1), vel, ang_vel, dof_vel], dim=-1)
