@@ -216,7 +216,8 @@ class CharEnv(BaseEnv):
         step (NaN elsewhere)."""
         info: dict[str, Any] = {"num_faults": self.fault_count}
         if self._step_metrics:
-            info["episode_metrics"] = self.episode_metrics.means(self.done != int(DoneFlags.NULL))
+            ended = self.done != int(DoneFlags.NULL)
+            info["episode_metrics"] = {**self.episode_metrics.means(ended), **self._episode_summary(ended)}
         return info
 
     # --------------------------------------------------------------------------------------- hooks
@@ -245,6 +246,11 @@ class CharEnv(BaseEnv):
 
     def _compute_metrics(self) -> dict[str, torch.Tensor]:
         """Hook: per-env metrics ``[N]`` of this step, averaged per episode (none here)."""
+        return {}
+
+    def _episode_summary(self, ended: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Hook: per-episode figures that are not step means (e.g. a success rate), ``[N]``, read where
+        ``ended``; added to ``info["episode_metrics"]`` on steps that record metrics (none here)."""
         return {}
 
     def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

@@ -10,6 +10,8 @@ from mimickit.envs.amp_env import AMPEnv
 from mimickit.envs.base_env import BaseEnv
 from mimickit.envs.char_env import CharEnv
 from mimickit.envs.deepmimic_env import DeepMimicEnv
+from mimickit.envs.task_location_env import TaskLocationEnv
+from mimickit.envs.task_steering_env import TaskSteeringEnv
 from mimickit.envs.view_motion_env import ViewMotionEnv
 from mimickit.util.config import ConfigError, check_keys, load_yaml
 
@@ -18,6 +20,8 @@ ENV_REGISTRY: dict[str, type[CharEnv]] = {
     "amp": AMPEnv,
     "char": CharEnv,
     "deepmimic": DeepMimicEnv,
+    "task_location": TaskLocationEnv,
+    "task_steering": TaskSteeringEnv,
     "view_motion": ViewMotionEnv,
 }
 

@@ -26,6 +26,9 @@ from mimickit.util.logger import Logger, format_table
 from mimickit.util.rng import rng_state, set_rng_state
 
 CHECKPOINT_FORMAT = "mimickit-checkpoint-1"
+# test results with fixed log columns; any other per-episode metric (e.g. a task success rate) is logged as
+# Test_<Name>
+STANDARD_TEST_KEYS = ("mean_return", "mean_ep_len", "num_eps", "e_pos", "e_vel")
 
 
 def episode_quota(num_episodes: int, num_envs: int) -> torch.Tensor:
@@ -185,6 +188,8 @@ class Runner:
             "Test_Episode_Length": test_info.get("mean_ep_len", math.nan),
             "Test_Episodes": test_info.get("num_eps", 0),
             "Test_E_Pos": test_info.get("e_pos", math.nan), "Test_E_Vel": test_info.get("e_vel", math.nan),
+            **{f"Test_{k.title()}": v for k, v in test_info.items()
+               if k not in STANDARD_TEST_KEYS and isinstance(v, (int, float))},
             "Train_Return": tracker.mean_return, "Train_Episode_Length": tracker.mean_length,
             "Train_Episodes": tracker.num_episodes,
         }

@@ -129,3 +129,20 @@ def compute_add_disc_obs(root_pos: torch.Tensor, root_rot: torch.Tensor, root_ve
         rel_body = rot.quat_rotate(heading_inv[:, None, :], rel_body)
     return torch.cat([pos, rot.quat_to_tan_norm(root_rot_obs), rot.quat_to_tan_norm(joint_rot).flatten(1),
                       rel_body.flatten(1), vel, ang_vel, dof_vel], dim=-1)
+
+
+def compute_location_obs(root_pos: torch.Tensor, root_rot: torch.Tensor, tar_xy: torch.Tensor) -> torch.Tensor:
+    """``[N, 2]``: the target's ground position relative to the root, in the root's heading frame."""
+    delta = torch.cat([tar_xy - root_pos[:, :2], torch.zeros_like(root_pos[:, :1])], dim=-1)
+    return rot.quat_rotate(rot.calc_heading_quat_inv(root_rot), delta)[:, :2]
+
+
+def compute_steering_obs(root_rot: torch.Tensor, tar_dir: torch.Tensor, tar_speed: torch.Tensor,
+                         face_dir: torch.Tensor) -> torch.Tensor:
+    """``[N, 5]``: target direction (2) in the heading frame, target speed [m/s] (1), facing direction (2) in
+    the heading frame."""
+    heading_inv = rot.calc_heading_quat_inv(root_rot)
+    zeros = torch.zeros_like(tar_speed[:, None])
+    local_dir = rot.quat_rotate(heading_inv, torch.cat([tar_dir, zeros], dim=-1))[:, :2]
+    local_face = rot.quat_rotate(heading_inv, torch.cat([face_dir, zeros], dim=-1))[:, :2]
+    return torch.cat([local_dir, tar_speed[:, None], local_face], dim=-1)

@@ -86,3 +86,50 @@ def compute_tracking_reward(sim: TrackingState, ref: TrackingState, cfg: Trackin
     reward = (cfg.pose_w * terms["pose"] + cfg.vel_w * terms["vel"] + cfg.root_pose_w * terms["root_pose"]
               + cfg.root_vel_w * terms["root_vel"] + cfg.key_pos_w * terms["key_pos"])
     return reward, terms
+
+
+def heading_direction(root_rot: torch.Tensor) -> torch.Tensor:
+    """Unit ground-plane direction ``[N, 2]`` the root faces (its x axis, yaw only)."""
+    heading = rot.calc_heading(root_rot)
+    return torch.stack([torch.cos(heading), torch.sin(heading)], dim=-1)
+
+
+def location_reward(root_xy: torch.Tensor, prev_root_xy: torch.Tensor, facing: torch.Tensor, tar_xy: torch.Tensor,
+                    dt: float, tar_speed: float, dist_threshold: float, pos_err_scale: float, vel_err_scale: float,
+                    pos_w: float, vel_w: float, face_w: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Reward ``[N]`` for heading to a target and its terms (upstream's location task).
+
+    Args: root_xy / prev_root_xy ``[N, 2]`` root ground position after / before the step [m]; facing ``[N, 2]``
+    unit heading direction; tar_xy ``[N, 2]``; dt the step [s]. pos = exp(-pos_err_scale |d|^2); vel =
+    exp(-vel_err_scale max(0, tar_speed - s)^2) with s the velocity towards the target (0 when s <= 0);
+    face = max(0, u . facing) with u the unit direction to the target. Within ``dist_threshold`` of the
+    target (compared with the *squared* distance, as upstream) vel and face are 1.
+    """
+    delta = tar_xy - root_xy
+    dist_sq = (delta ** 2).sum(-1)
+    to_tar = delta / dist_sq.sqrt().clamp_min(1e-6)[:, None]
+    speed = ((root_xy - prev_root_xy) / dt * to_tar).sum(-1)
+    r_pos = torch.exp(-pos_err_scale * dist_sq)
+    r_vel = torch.exp(-vel_err_scale * (tar_speed - speed).clamp_min(0.0) ** 2)
+    r_vel = torch.where(speed > 0, r_vel, torch.zeros_like(r_vel))
+    r_face = (to_tar * facing).sum(-1).clamp_min(0.0)
+    near = dist_sq < dist_threshold
+    r_vel = torch.where(near, torch.ones_like(r_vel), r_vel)
+    r_face = torch.where(near, torch.ones_like(r_face), r_face)
+    terms = {"location_pos": r_pos, "location_vel": r_vel, "location_face": r_face}
+    return pos_w * r_pos + vel_w * r_vel + face_w * r_face, terms
+
+
+def steering_reward(root_xy: torch.Tensor, prev_root_xy: torch.Tensor, facing: torch.Tensor, tar_dir: torch.Tensor,
+                    tar_speed: torch.Tensor, face_dir: torch.Tensor, dt: float, vel_scale: float, tar_w: float,
+                    face_w: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Reward ``[N]`` for moving at ``tar_speed [N]`` m/s along unit ``tar_dir [N, 2]`` while facing ``face_dir``.
+
+    tar = exp(-vel_scale |tar_speed tar_dir - v|^2) with v the finite-difference ground velocity (0 when moving
+    against ``tar_dir``); face = max(0, face_dir . facing).
+    """
+    vel = (root_xy - prev_root_xy) / dt
+    r_tar = torch.exp(-vel_scale * ((tar_speed[:, None] * tar_dir - vel) ** 2).sum(-1))
+    r_tar = torch.where((tar_dir * vel).sum(-1) < 0, torch.zeros_like(r_tar), r_tar)
+    r_face = (face_dir * facing).sum(-1).clamp_min(0.0)
+    return tar_w * r_tar + face_w * r_face, {"steering_vel": r_tar, "steering_face": r_face}

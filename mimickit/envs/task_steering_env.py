@@ -1,0 +1,66 @@
+"""Steering task: move in a commanded direction at a commanded speed while facing a commanded way (AMP)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from mimickit.envs.task_env import AMPTaskEnv
+from mimickit.envs.terms.observations import compute_steering_obs
+from mimickit.envs.terms.rewards import steering_reward
+
+STEERING_KEYS = ("rand_tar_dir", "rand_face_dir", "tar_speed_min", "tar_speed_max", "reward_steering_tar_w",
+                 "reward_steering_face_w", "reward_steering_vel_scale")
+
+
+class TaskSteeringEnv(AMPTaskEnv):
+    """Direction angle ``U[-pi, pi)`` (0 without ``rand_tar_dir``), facing angle ``U[-pi, pi)`` (the direction
+    without ``rand_face_dir``) and speed ``U[tar_speed_min, tar_speed_max)`` m/s, redrawn at reset and every
+    ``U[tar_change_time_min, tar_change_time_max]`` s; task observation (5) per
+    :func:`~mimickit.envs.terms.observations.compute_steering_obs`; reward
+    :func:`~mimickit.envs.terms.rewards.steering_reward`.
+
+    TEST metric per episode: ``steering_vel_err``, the mean of ``|tar_speed tar_dir - v|`` [m/s] over its steps."""
+
+    TASK_KEYS = AMPTaskEnv.TASK_KEYS + STEERING_KEYS
+    CONFIG_KEYS = AMPTaskEnv.CONFIG_KEYS + TASK_KEYS
+    REQUIRED_KEYS = AMPTaskEnv.REQUIRED_KEYS + ("tar_speed_min", "tar_speed_max", "reward_steering_tar_w",
+                                                "reward_steering_face_w", "reward_steering_vel_scale")
+
+    def _build_task(self) -> None:
+        c = self.config
+        self.rand_tar_dir = bool(c.get("rand_tar_dir", True))
+        self.rand_face_dir = bool(c.get("rand_face_dir", True))
+        self.tar_speed_range = (float(c["tar_speed_min"]), float(c["tar_speed_max"]))
+        self.reward_w = (float(c["reward_steering_tar_w"]), float(c["reward_steering_face_w"]))
+        self.vel_scale = float(c["reward_steering_vel_scale"])
+        self.tar_dir = torch.zeros(self.num_envs, 2, device=self.device)
+        self.tar_speed = torch.zeros(self.num_envs, device=self.device)
+        self.face_dir = torch.zeros(self.num_envs, 2, device=self.device)
+        super()._build_task()
+
+    def _resample_task(self, env_ids: torch.Tensor) -> None:
+        n = env_ids.numel()
+        angle = (2.0 * math.pi * torch.rand(n, device=self.device) - math.pi if self.rand_tar_dir
+                 else torch.zeros(n, device=self.device))
+        face = 2.0 * math.pi * torch.rand(n, device=self.device) - math.pi if self.rand_face_dir else angle
+        low, high = self.tar_speed_range
+        self.tar_dir[env_ids] = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)
+        self.face_dir[env_ids] = torch.stack([torch.cos(face), torch.sin(face)], dim=-1)
+        self.tar_speed[env_ids] = low + (high - low) * torch.rand(n, device=self.device)
+
+    def _task_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
+        return compute_steering_obs(sel(self.engine.get_root_rot(self.char_id)), sel(self.tar_dir),
+                                    sel(self.tar_speed), sel(self.face_dir))
+
+    def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        root_xy, facing = self._root_xy_and_facing()
+        tar_w, face_w = self.reward_w
+        return steering_reward(root_xy, self.prev_root_xy, facing, self.tar_dir, self.tar_speed, self.face_dir,
+                               self.engine.timestep, self.vel_scale, tar_w, face_w)
+
+    def _task_metrics(self) -> dict[str, torch.Tensor]:
+        vel = (self.engine.get_root_pos(self.char_id)[:, :2] - self.prev_root_xy) / self.engine.timestep
+        return {"steering_vel_err": (self.tar_speed[:, None] * self.tar_dir - vel).norm(dim=-1)}

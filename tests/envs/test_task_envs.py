@@ -1,0 +1,103 @@
+"""Location and steering tasks: rewards and task observations on hand-made states, task resampling and the
+location success count."""
+
+import math
+
+import pytest
+import torch
+
+from mimickit.envs.base_env import EnvMode
+from mimickit.envs.env_builder import build_env
+from mimickit.envs.terms.observations import compute_location_obs, compute_steering_obs
+from mimickit.envs.terms.rewards import heading_direction, location_reward, steering_reward
+from mimickit.run import main
+from mimickit.util import rotations as rot
+
+from ..conftest import REPO_ROOT
+
+ENGINE = str(REPO_ROOT / "data/engines/mujoco_engine.yaml")
+
+
+def yaw(angle: float) -> torch.Tensor:
+    return rot.axis_angle_to_quat(torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([angle]))
+
+
+def location(root, prev, facing, target, **kw):
+    args = dict(dt=0.1, tar_speed=1.0, dist_threshold=0.5, pos_err_scale=0.5, vel_err_scale=4.0, pos_w=0.5,
+                vel_w=0.4, face_w=0.1)
+    args.update(kw)
+    t = lambda v: torch.tensor([v], dtype=torch.float32)  # noqa: E731
+    return location_reward(t(root), t(prev), t(facing), t(target), **args)
+
+
+def test_location_reward_hand_made_states():
+    # 1 m/s straight at a target 3 m ahead, facing it: r = 0.5 exp(-0.5 * 9) + 0.4 + 0.1
+    reward, terms = location([0.0, 0.0], [-0.1, 0.0], [1.0, 0.0], [3.0, 0.0])
+    assert reward.item() == pytest.approx(0.5 * math.exp(-4.5) + 0.5, rel=1e-5)
+    # half the target speed: vel = exp(-4 * 0.5^2); facing sideways: face = 0
+    _, terms = location([0.0, 0.0], [-0.05, 0.0], [0.0, 1.0], [3.0, 0.0])
+    assert terms["location_vel"].item() == pytest.approx(math.exp(-1.0), rel=1e-5) and terms["location_face"] == 0
+    # walking away: no velocity reward
+    _, terms = location([0.0, 0.0], [0.1, 0.0], [1.0, 0.0], [3.0, 0.0])
+    assert terms["location_vel"].item() == 0.0
+    # within the threshold (squared distance 0.25 < 0.5): velocity and facing count as met
+    _, terms = location([0.0, 0.0], [0.0, 0.0], [-1.0, 0.0], [0.5, 0.0])
+    assert terms["location_vel"].item() == 1.0 and terms["location_face"].item() == 1.0
+
+
+def test_steering_reward_hand_made_states():
+    args = dict(dt=0.1, vel_scale=0.5, tar_w=0.7, face_w=0.3)
+    t = lambda v: torch.tensor([v], dtype=torch.float32)  # noqa: E731
+    reward, terms = steering_reward(t([0.15, 0.0]), t([0.0, 0.0]), t([1.0, 0.0]), t([1.0, 0.0]), t(2.0),
+                                    t([0.0, 1.0]), **args)
+    assert terms["steering_vel"].item() == pytest.approx(math.exp(-0.5 * 0.25), rel=1e-5)
+    assert terms["steering_face"].item() == 0.0 and reward.item() == pytest.approx(0.7 * math.exp(-0.125), rel=1e-5)
+    _, terms = steering_reward(t([-0.1, 0.0]), t([0.0, 0.0]), t([1.0, 0.0]), t([1.0, 0.0]), t(1.0),
+                               t([1.0, 0.0]), **args)
+    assert terms["steering_vel"].item() == 0.0 and terms["steering_face"].item() == 1.0
+
+
+def test_task_observations_are_in_the_heading_frame():
+    q = yaw(math.pi / 2)  # facing +y
+    assert heading_direction(q)[0].tolist() == pytest.approx([0.0, 1.0], abs=1e-6)
+    obs = compute_location_obs(torch.tensor([[1.0, 1.0, 0.9]]), q, torch.tensor([[1.0, 3.0]]))
+    assert obs[0].tolist() == pytest.approx([2.0, 0.0], abs=1e-6)  # 2 m straight ahead
+    obs = compute_steering_obs(q, torch.tensor([[1.0, 0.0]]), torch.tensor([1.5]), torch.tensor([[0.0, 1.0]]))
+    assert obs[0].tolist() == pytest.approx([0.0, -1.0, 1.5, 1.0, 0.0], abs=1e-6)
+
+
+@pytest.fixture(scope="module")
+def location_env():
+    torch.manual_seed(0)
+    env = build_env(str(REPO_ROOT / "data/envs/amp_location_humanoid_env.yaml"), ENGINE, 2)
+    yield env
+    env.close()
+
+
+def test_location_counts_reached_targets_and_resamples_on_time(location_env):
+    env = location_env
+    env.set_mode(EnvMode.TEST)
+    env.reset()
+    assert env.obs_dim == 142 and env.targets_set.tolist() == [1.0, 1.0]
+    root_xy = env.engine.get_root_pos(env.char_id)[:, :2].clone()
+    env.tar_xy[0] = root_xy[0]  # env 0's target is where it stands, env 1's far away
+    env.tar_xy[1] = root_xy[1] + 50.0
+    env.task_change_time[:] = 100.0
+    _, _, _, info = env.step(torch.zeros(2, 28))
+    summary = env._episode_summary(torch.ones(2, dtype=torch.bool))
+    assert summary["location_success"].tolist() == [1.0, 0.0]
+    assert info["episode_metrics"]["location_dist"].shape == (2,)
+    env.task_change_time[1] = 0.0  # a new target for env 1 now
+    old = env.tar_xy[1].clone()
+    env.step(torch.zeros(2, 28))
+    assert env.targets_set.tolist() == [1.0, 2.0] and not torch.equal(env.tar_xy[1], old)
+    assert env.task_change_time[1] >= env.time[1] + 5.0 - 1e-6
+
+
+def test_short_location_run_logs_the_task_success(tmp_path):
+    out = tmp_path / "loc"
+    assert main(["--env_config", "data/envs/amp_location_humanoid_env.yaml", "--engine_config",
+                 "data/engines/mujoco_engine.yaml", "--agent_config", "tests/data/configs/tiny_amp_agent.yaml",
+                 "--num_envs", "2", "--rand_seed", "3", "--max_samples", "32", "--out_dir", str(out)]) == 0
+    columns = (out / "log.txt").read_text().splitlines()[0].split()
+    assert {"Test_Location_Success", "Test_Location_Dist", "Reward_Location_Pos", "Disc_Agent_Acc"} <= set(columns)
