@@ -12,9 +12,11 @@ a row (over episodes when a row has one model), in the paper's layout.
     python benchmarks/table1.py --model walk=data/models/deepmimic_humanoid_walk_model.pt --episodes 256
     python benchmarks/table1.py --model walk=out/s1/model.pt,out/s2/model.pt --model run=out/run/model.pt
 
-The env, engine and agent configs come from ``--arg_file`` (default: the DeepMimic humanoid preset); a
-model whose folder holds the ``env_config.yaml`` / ``agent_config.yaml`` its run copied there is evaluated
-with those instead. ``--json`` also writes every number to a file.
+Rows are grouped by clip and method (DeepMimic, AMP, ADD: read from each checkpoint), so the methods of a
+clip sit side by side. A model whose folder holds the ``env_config.yaml`` / ``agent_config.yaml`` its run
+copied there is evaluated with those; otherwise with ``--arg_file``, by default the method's humanoid args
+file (``args/deepmimic_humanoid_ppo_args.txt``, ``args/amp_humanoid_args.txt``, ``args/add_humanoid_args.txt``).
+``--json`` also writes every number to a file.
 """
 
 from __future__ import annotations
@@ -35,8 +37,22 @@ from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
+
+
+# checkpoint agent name -> (method shown in the table, default args file)
+METHODS = {"PPO": ("DeepMimic", "args/deepmimic_humanoid_ppo_args.txt"), "AMP": ("AMP", "args/amp_humanoid_args.txt"),
+           "ADD": ("ADD", "args/add_humanoid_args.txt")}
+
+
+def checkpoint_method(model: str) -> tuple[str, str]:
+    """The method label and default args file of a checkpoint, from the agent name it was saved with."""
+    agent = load_checkpoint(resolve_path(model), "cpu").get("signature", {}).get("agent")
+    if agent not in METHODS:
+        raise ConfigError(f"{model}: agent {agent!r} has no tracking evaluation; known: {sorted(METHODS)}")
+    return METHODS[agent]
 
 
 def clip_path(name: str) -> str:
@@ -81,14 +97,14 @@ def mean_pm_std(values: list[float], episode_std: float, digits: int) -> str:
     return f"{statistics.fmean(values):.{digits}f} ± {std:.{digits}f}"
 
 
-def format_table(rows: list[tuple[str, list[dict]]]) -> str:
-    lines = ["| Motion | Length (s) | Models | Episodes | e_pos (m) | e_vel (rad/s) | Test episode length |",
-             "|---|---|---|---|---|---|---|"]
-    for clip, results in rows:
+def format_table(rows: list[tuple[str, str, list[dict]]]) -> str:
+    lines = ["| Motion | Method | Length (s) | Models | Episodes | e_pos (m) | e_vel (rad/s) | Test episode length |",
+             "|---|---|---|---|---|---|---|---|"]
+    for clip, method, results in rows:
         e_pos = mean_pm_std([r["e_pos"] for r in results], results[0]["e_pos_episode_std"], 4)
         e_vel = mean_pm_std([r["e_vel"] for r in results], results[0]["e_vel_episode_std"], 3)
         ep_len = statistics.fmean(r["episode_length_s"] / r["max_episode_length_s"] for r in results)
-        lines.append(f"| {clip} | {results[0]['clip_length']:.2f} | {len(results)} | "
+        lines.append(f"| {clip} | {method} | {results[0]['clip_length']:.2f} | {len(results)} | "
                      f"{sum(r['episodes'] for r in results)} | {e_pos} | {e_vel} | {100 * ep_len:.1f} % |")
     return "\n".join(lines)
 
@@ -96,30 +112,34 @@ def format_table(rows: list[tuple[str, list[dict]]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", required=True, help="CLIP=MODEL[,MODEL...] (repeatable)")
-    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
+    parser.add_argument("--arg_file", default="", help="configs for models without run-folder copies "
+                        "[the method's humanoid args file]")
     parser.add_argument("--episodes", type=int, default=256, help="test episodes per model (paper: 4096)")
     parser.add_argument("--num_envs", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default="", help="also write all results to this file")
     cli = parser.parse_args(argv)
     try:
-        args = parse_args(["--arg_file", cli.arg_file])
-        rows = []
+        groups: dict[tuple[str, str], list[dict]] = {}
         for entry in cli.model:
             clip, models = parse_entry(entry)
-            results = [evaluate(m, clip_path(clip), args, cli.num_envs, cli.episodes, cli.seed) for m in models]
-            for r in results:
-                print(f"{clip}: {r['model']}: e_pos {r['e_pos']:.4f} m, e_vel {r['e_vel']:.3f} rad/s, "
+            for model in models:
+                method, default_args = checkpoint_method(model)
+                args = parse_args(["--arg_file", cli.arg_file or default_args])
+                r = evaluate(model, clip_path(clip), args, cli.num_envs, cli.episodes, cli.seed)
+                print(f"{clip} ({method}): {r['model']}: e_pos {r['e_pos']:.4f} m, e_vel {r['e_vel']:.3f} rad/s, "
                       f"episode {r['episode_length_s']:.2f} of {r['max_episode_length_s']:.0f} s, "
                       f"{r['episodes']} episodes ({r['seconds']:.0f} s)", flush=True)
-            rows.append((clip, results))
-    except ConfigError as err:
+                groups.setdefault((clip, method), []).append(r)
+        rows = [(clip, method, results) for (clip, method), results in groups.items()]
+    except (ConfigError, CheckpointError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print()
     print(format_table(rows))
     if cli.json:
-        Path(cli.json).write_text(json.dumps({clip: results for clip, results in rows}, indent=2) + "\n")
+        Path(cli.json).write_text(json.dumps({f"{clip}/{method}": results for clip, method, results in rows},
+                                             indent=2) + "\n")
     return 0
 
 
