@@ -106,16 +106,20 @@ class PPOAgent(BaseAgent):
         log_prob = self.model.policy.log_prob(mean, norm_action)
         return self.a_norm.unnormalize(norm_action), {"norm_action": norm_action, "log_prob": log_prob}
 
-    def _build_train_data(self) -> dict[str, float]:
-        c = self.config
-        buf = self.buffer
-        obs, next_obs = buf.get("obs"), buf.get("next_obs")
-        done = buf.get("done")
+    def _value_targets(self, next_obs: torch.Tensor, reward: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
+        """TD(lambda) returns ``[T, N]`` of trajectories ``[T, N, ...]`` with the current critic; FAIL / SUCC steps
+        bootstrap from the env's terminal values."""
         next_value = self.model.value(self.obs_norm.normalize(next_obs))
         gamma = self.discount
         next_value[done == int(DoneFlags.FAIL)] = self.env.get_reward_fail() / (1.0 - gamma)
         next_value[done == int(DoneFlags.SUCC)] = self.env.get_reward_succ() / (1.0 - gamma)
-        returns = compute_td_lambda_return(buf.get("reward"), next_value, done, gamma, float(c.get("td_lambda", 0.95)))
+        return compute_td_lambda_return(reward, next_value, done, gamma, float(self.config.get("td_lambda", 0.95)))
+
+    def _build_train_data(self) -> dict[str, float]:
+        c = self.config
+        buf = self.buffer
+        obs = buf.get("obs")
+        returns = self._value_targets(buf.get("next_obs"), buf.get("reward"), buf.get("done"))
         adv = returns - self.model.value(self.obs_norm.normalize(obs))
         adv_mean, adv_std = adv.mean(), adv.std()
         clip = float(c.get("norm_adv_clip", 4.0))

@@ -1,0 +1,121 @@
+"""Advantage-weighted regression (Peng et al. 2019) with a replay of recent rollouts: off-policy when the
+replay holds several iterations, upstream's on-policy AWR when it holds one."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+
+from mimickit.envs.base_env import BaseEnv
+from mimickit.learning.base_agent import BASE_AGENT_KEYS
+from mimickit.learning.ppo_agent import PPOAgent, action_bound_loss
+from mimickit.learning.replay_buffer import TrajectoryReplay
+from mimickit.util.config import ConfigError
+
+AWR_KEYS = BASE_AGENT_KEYS + (
+    "actor_optimizer", "critic_optimizer", "actor_epochs", "actor_batch_size", "critic_epochs", "critic_batch_size",
+    "actor_steps", "critic_steps", "td_lambda", "awr_temp", "a_weight_clip", "replay_samples", "action_bound_weight",
+    "action_entropy_weight", "action_reg_weight", "action_std_schedule", "actor_lr_schedule",
+)
+REPLAY_FIELDS = ("obs", "norm_action", "next_obs", "reward", "done")
+
+
+def awr_weights(norm_adv: torch.Tensor, temperature: float, max_weight: float) -> torch.Tensor:
+    """``min(exp(A / temperature), max_weight)`` per sample."""
+    return torch.exp(norm_adv / temperature).clamp(max=max_weight)
+
+
+class AWRAgent(PPOAgent):
+    """PPO's networks and acting; learning by advantage-weighted regression on a replay of recent rollouts.
+
+    Each iteration the rollout joins a replay of the most recent ``replay_samples`` samples (whole
+    iterations, at least one; one iteration = upstream's on-policy AWR). TD(lambda) targets are recomputed
+    along every stored trajectory with the current critic (stored done flags cut them), advantages are
+    normalised over the replay, and the actor minimises ``-mean(w log pi(a|s))`` with ``w = awr_weights(A,
+    awr_temp, a_weight_clip)`` plus PPO's bound / entropy / regularisation terms. Update counts per
+    iteration: ``critic_steps`` and ``actor_steps`` minibatches (default: ``*_epochs x ceil(iteration
+    samples / minibatch)``, upstream's count), minibatches of ``*_batch_size x num_envs`` samples drawn
+    without replacement from the whole replay.
+    """
+
+    CONFIG_KEYS = AWR_KEYS
+    NAME = "AWR"
+
+    def __init__(self, config: dict[str, Any], env: BaseEnv, device: torch.device | str = "cpu",
+                 source: str = "agent config") -> None:
+        super().__init__(config, env, device, source)
+        iter_samples = self.steps_per_iter * env.num_envs
+        replay_samples = int(float(config.get("replay_samples", iter_samples)))
+        if replay_samples < iter_samples:
+            raise ConfigError(f"{source}: replay_samples ({replay_samples}) must hold at least one iteration "
+                              f"({iter_samples} samples = steps_per_iter x num_envs)")
+        self.replay = TrajectoryReplay(math.ceil(replay_samples / iter_samples), self.device)
+        self._train: dict[str, torch.Tensor] = {}
+
+    def _build_train_data(self) -> dict[str, float]:
+        buf = self.buffer
+        self.replay.push({name: buf.get(name) for name in REPLAY_FIELDS})
+        obs = self.replay.stacked("obs")
+        returns = self._value_targets(self.replay.stacked("next_obs"), self.replay.stacked("reward"),
+                                      self.replay.stacked("done"))
+        adv = returns - self.model.value(self.obs_norm.normalize(obs))
+        adv_mean, adv_std = adv.mean(), adv.std()
+        weights = awr_weights((adv - adv_mean) / adv_std.clamp_min(1e-5), float(self.config.get("awr_temp", 1.0)),
+                              float(self.config.get("a_weight_clip", 20.0)))
+        actions = self.replay.stacked("norm_action")
+        self._train = {"obs": obs.reshape(-1, obs.shape[-1]), "target_value": returns.reshape(-1),
+                       "norm_action": actions.reshape(-1, actions.shape[-1]), "a_weight": weights.reshape(-1)}
+        return {"adv_mean": float(adv_mean), "adv_std": float(adv_std), "a_weight_mean": float(weights.mean()),
+                "a_weight_min": float(weights.min()), "a_weight_max": float(weights.max()),
+                "replay_samples": float(self.replay.num_samples)}
+
+    def _replay_minibatches(self, batch_size_mult: float, epochs: int, steps: int | None) -> Iterator[torch.Tensor]:
+        total = self._train["target_value"].numel()
+        size = min(total, math.ceil(batch_size_mult * self.env.num_envs))
+        if steps is None:
+            steps = epochs * math.ceil(self.steps_per_iter * self.env.num_envs / size)
+        done = 0
+        while done < steps:
+            perm = torch.randperm(total, device=self.device)
+            for start in range(0, total, size):
+                if done == steps:
+                    return
+                yield perm[start:start + size]
+                done += 1
+
+    def _update_model(self) -> dict[str, float]:
+        c, data = self.config, self._train
+        norm_obs = self.obs_norm.normalize(data["obs"])
+        steps = {k: (int(c[f"{k}_steps"]) if f"{k}_steps" in c else None) for k in ("actor", "critic")}
+        critic_losses = []
+        for idx in self._replay_minibatches(float(c.get("critic_batch_size", 2)), int(c.get("critic_epochs", 2)),
+                                            steps["critic"]):
+            loss = (data["target_value"][idx] - self.model.value(norm_obs[idx])).pow(2).mean()
+            self._step("critic", loss)
+            critic_losses.append(loss.item())
+        bound_w = float(c.get("action_bound_weight", 10.0))
+        entropy_w = float(c.get("action_entropy_weight", 0.0))
+        reg_w = float(c.get("action_reg_weight", 0.0))
+        actor_losses, bound_losses = [], []
+        for idx in self._replay_minibatches(float(c.get("actor_batch_size", 4)), int(c.get("actor_epochs", 5)),
+                                            steps["actor"]):
+            mean = self.model.action_mean(norm_obs[idx])
+            log_prob = self.model.policy.log_prob(mean, data["norm_action"][idx])
+            awr_loss = -(data["a_weight"][idx] * log_prob).mean()
+            bound = action_bound_loss(mean).mean()
+            loss = awr_loss + bound_w * bound - entropy_w * self.model.policy.entropy() + reg_w * mean.pow(2).sum(-1).mean()
+            self._step("actor", loss)
+            actor_losses.append(awr_loss.item())
+            bound_losses.append(bound.item())
+        mean_of = lambda xs: sum(xs) / max(len(xs), 1)  # noqa: E731
+        return {"critic_loss": mean_of(critic_losses), "actor_loss": mean_of(actor_losses),
+                "action_bound_loss": mean_of(bound_losses)}
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        return {f"replay.{k}": v for k, v in self.replay.state_dict().items()} if self.replay.capacity > 1 else {}
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        self.replay.load_state_dict({k.removeprefix("replay."): v for k, v in state.items() if k.startswith("replay.")})
