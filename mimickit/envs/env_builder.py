@@ -7,6 +7,7 @@ import torch
 from mimickit.engines.engine import load_engine_config
 from mimickit.envs.add_env import ADDEnv
 from mimickit.envs.amp_env import AMPEnv
+from mimickit.envs.ase_env import ASEEnv
 from mimickit.envs.base_env import BaseEnv
 from mimickit.envs.char_env import CharEnv
 from mimickit.envs.deepmimic_env import DeepMimicEnv
@@ -18,6 +19,7 @@ from mimickit.util.config import ConfigError, check_keys, load_yaml
 ENV_REGISTRY: dict[str, type[CharEnv]] = {
     "add": ADDEnv,
     "amp": AMPEnv,
+    "ase": ASEEnv,
     "char": CharEnv,
     "deepmimic": DeepMimicEnv,
     "task_location": TaskLocationEnv,

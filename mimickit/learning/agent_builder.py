@@ -13,6 +13,7 @@ from mimickit.util.config import ConfigError, load_yaml
 AGENT_REGISTRY = {
     "ADD": "mimickit.learning.add_agent:ADDAgent",
     "AMP": "mimickit.learning.amp_agent:AMPAgent",
+    "ASE": "mimickit.learning.ase_agent:ASEAgent",
     "AWR": "mimickit.learning.awr_agent:AWRAgent",
     "PPO": "mimickit.learning.ppo_agent:PPOAgent",
 }

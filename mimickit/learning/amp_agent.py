@@ -106,14 +106,20 @@ class AMPAgent(PPOAgent):
         self._push_replay({"disc_obs": flat_obs, "disc_obs_demo": flat_demo})
 
         task_reward = buf.get("reward")
-        logits = self.disc(self._disc_input(flat_obs, flat_demo)).reshape(task_reward.shape)
-        disc_reward = style_reward(logits, self.disc_reward_scale)
-        reward = self.task_reward_weight * task_reward + self.disc_reward_weight * disc_reward
+        reward, info = self._combined_reward(task_reward, flat_obs, flat_demo)
         buf.set("reward", reward)
-        info = {"disc_reward_mean": float(disc_reward.mean()), "disc_reward_std": float(disc_reward.std()),
-                "task_reward_mean": float(task_reward.mean()), "total_reward_mean": float(reward.mean())}
+        info["total_reward_mean"] = float(reward.mean())
         info.update(super()._build_train_data())
         return info
+
+    def _combined_reward(self, task_reward: torch.Tensor, disc_obs: torch.Tensor,
+                         disc_obs_demo: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Training reward ``[S, N]``: task and style terms weighted (disc observations flat ``[S N, d]``)."""
+        logits = self.disc(self._disc_input(disc_obs, disc_obs_demo)).reshape(task_reward.shape)
+        disc_reward = style_reward(logits, self.disc_reward_scale)
+        reward = self.task_reward_weight * task_reward + self.disc_reward_weight * disc_reward
+        return reward, {"disc_reward_mean": float(disc_reward.mean()), "disc_reward_std": float(disc_reward.std()),
+                        "task_reward_mean": float(task_reward.mean())}
 
     def _push_replay(self, samples: dict[str, torch.Tensor]) -> None:
         fields = {k: samples[k] for k in self.REPLAY_FIELDS}

@@ -61,7 +61,7 @@ class AWRAgent(PPOAgent):
         obs = self.replay.stacked("obs")
         returns = self._value_targets(self.replay.stacked("next_obs"), self.replay.stacked("reward"),
                                       self.replay.stacked("done"))
-        adv = returns - self.model.value(self.obs_norm.normalize(obs))
+        adv = returns - self.model.value(self._norm_obs(obs))
         adv_mean, adv_std = adv.mean(), adv.std()
         weights = awr_weights((adv - adv_mean) / adv_std.clamp_min(1e-5), float(self.config.get("awr_temp", 1.0)),
                               float(self.config.get("a_weight_clip", 20.0)))
@@ -88,7 +88,7 @@ class AWRAgent(PPOAgent):
 
     def _update_model(self) -> dict[str, float]:
         c, data = self.config, self._train
-        norm_obs = self.obs_norm.normalize(data["obs"])
+        norm_obs = self._norm_obs(data["obs"])
         steps = {k: (int(c[f"{k}_steps"]) if f"{k}_steps" in c else None) for k in ("actor", "critic")}
         critic_losses = []
         for idx in self._replay_minibatches(float(c.get("critic_batch_size", 2)), int(c.get("critic_epochs", 2)),

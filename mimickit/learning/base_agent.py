@@ -144,11 +144,21 @@ class BaseAgent(nn.Module, abc.ABC):
                                   f"{type(self.env).__name__} does not provide")
             buf.record(key, info[key])
         if self.sample_count < self.normalizer_samples:
-            self.obs_norm.record(obs)
+            self._record_obs_stats(obs)
         buf.record("next_obs", next_obs)
         buf.record("reward", reward)
         buf.record("done", done)
         buf.inc()
+
+    def _record_obs_stats(self, obs: torch.Tensor) -> None:
+        self.obs_norm.record(obs)
+
+    def _norm_obs(self, obs: torch.Tensor) -> torch.Tensor:
+        """Network input for recorded observations ``[..., obs_dim]`` (the normalised observation here)."""
+        return self.obs_norm.normalize(obs)
+
+    def on_envs_reset(self, env_ids: torch.Tensor | None) -> None:
+        """Hook: the runner reset ``env_ids`` (all if None), in any mode (e.g. new per-episode latents)."""
 
     def update(self) -> dict[str, float]:
         """Learn from the recorded rollout: training targets, network updates, then the normalisers."""

@@ -61,12 +61,21 @@ class PPOAgent(BaseAgent):
     def _build_model(self, model_config: dict[str, Any]) -> None:
         check_keys(model_config, self.MODEL_KEYS, f"{self.source}: model", required=["actor_net", "critic_net"])
         low, _ = self.env.action_bounds
-        self.model = PPOModel(self.env.obs_dim, int(low.numel()), model_config)
+        self.model = PPOModel(self._policy_input_dim(), int(low.numel()), model_config)
         self._std_schedule = parse_schedule(self.config.get("action_std_schedule"), f"{self.source}: action_std_schedule")
         if self._std_schedule and self.model.policy.log_std.requires_grad:
             raise ConfigError(f"{self.source}: action_std_schedule needs actor_std_type FIXED (a trainable std has "
                               f"no schedule)")
         self._lr_schedule = parse_schedule(self.config.get("actor_lr_schedule"), f"{self.source}: actor_lr_schedule")
+
+    def _policy_input_dim(self) -> int:
+        """Size of the actor's and critic's input (the observation here)."""
+        return self.env.obs_dim
+
+    def _extra_actor_loss(self, norm_input: torch.Tensor, mean: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]] | None:
+        """Hook: a loss added to the actor's on a minibatch (network inputs ``[n, in]``, action means ``[n, A]``)
+        and values to log; None adds nothing."""
+        return None
 
     def _configured_learning_rate(self, name: str) -> float | None:
         lr = super()._configured_learning_rate(name)
@@ -99,7 +108,7 @@ class PPOAgent(BaseAgent):
                 "critic": build_optimizer(c["critic_optimizer"], critic_params, f"{self.source}: critic_optimizer")}
 
     def _decide_action(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        mean = self.model.action_mean(self.obs_norm.normalize(obs))
+        mean = self.model.action_mean(self._norm_obs(obs))
         if self.mode == EnvMode.TEST:
             return self.a_norm.unnormalize(mean), {}
         norm_action = self.model.policy.sample(mean)
@@ -109,7 +118,7 @@ class PPOAgent(BaseAgent):
     def _value_targets(self, next_obs: torch.Tensor, reward: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
         """TD(lambda) returns ``[T, N]`` of trajectories ``[T, N, ...]`` with the current critic; FAIL / SUCC steps
         bootstrap from the env's terminal values."""
-        next_value = self.model.value(self.obs_norm.normalize(next_obs))
+        next_value = self.model.value(self._norm_obs(next_obs))
         gamma = self.discount
         next_value[done == int(DoneFlags.FAIL)] = self.env.get_reward_fail() / (1.0 - gamma)
         next_value[done == int(DoneFlags.SUCC)] = self.env.get_reward_succ() / (1.0 - gamma)
@@ -120,7 +129,7 @@ class PPOAgent(BaseAgent):
         buf = self.buffer
         obs = buf.get("obs")
         returns = self._value_targets(buf.get("next_obs"), buf.get("reward"), buf.get("done"))
-        adv = returns - self.model.value(self.obs_norm.normalize(obs))
+        adv = returns - self.model.value(self._norm_obs(obs))
         adv_mean, adv_std = adv.mean(), adv.std()
         clip = float(c.get("norm_adv_clip", 4.0))
         buf.set("target_value", returns)
@@ -146,7 +155,7 @@ class PPOAgent(BaseAgent):
     def _update_model(self) -> dict[str, float]:
         c = self.config
         data = self.buffer.flat(["obs", "norm_action", "log_prob", "target_value", "adv"])
-        norm_obs = self.obs_norm.normalize(data["obs"])
+        norm_obs = self._norm_obs(data["obs"])
         sums = {"critic_loss": 0.0, "actor_loss": 0.0, "clip_frac": 0.0, "imp_ratio": 0.0, "action_bound_loss": 0.0}
         n_critic = n_actor = 0
         for idx in self._minibatches(float(c.get("critic_batch_size", 2)), int(c.get("critic_epochs", 2))):
@@ -165,6 +174,11 @@ class PPOAgent(BaseAgent):
                                                              clip_ratio)
             bound = action_bound_loss(mean).mean()
             loss = surrogate + bound_w * bound - entropy_w * self.model.policy.entropy() + reg_w * mean.pow(2).sum(-1).mean()
+            extra = self._extra_actor_loss(norm_obs[idx], mean)
+            if extra is not None:
+                loss = loss + extra[0]
+                for name, value in extra[1].items():
+                    sums[name] = sums.get(name, 0.0) + value
             self._step("actor", loss)
             sums["actor_loss"] += surrogate.item()
             sums["clip_frac"] += clip_frac.item()

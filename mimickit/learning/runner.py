@@ -119,10 +119,12 @@ class Runner:
         done_ids = (done != int(DoneFlags.NULL)).nonzero(as_tuple=False).flatten()
         if done_ids.numel() > 0:
             obs, _ = self.env.reset(done_ids)
+            self.agent.on_envs_reset(done_ids)
         return obs.clone()
 
     def _reset_all(self) -> torch.Tensor:
         obs, _ = self.env.reset()
+        self.agent.on_envs_reset(None)
         return obs.clone()
 
     # -------------------------------------------------------------------------------------- training
