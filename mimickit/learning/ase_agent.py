@@ -10,6 +10,7 @@ import torch
 
 from mimickit.envs.base_env import BaseEnv
 from mimickit.learning.amp_agent import AMP_KEYS, AMPAgent
+from mimickit.learning.amp_model import style_reward
 from mimickit.learning.ase_model import Encoder, diversity_loss, encoder_loss, encoder_reward, sample_latents
 from mimickit.learning.base_agent import build_optimizer
 from mimickit.util.config import ConfigError
@@ -64,6 +65,11 @@ class ASEAgent(AMPAgent):
                                             f"{self.source}: enc_optimizer")
         self._grad_clip["enc"] = float(self.config["enc_optimizer"].get("grad_clip", 0.0))
         return optimizers
+
+    def style_reward(self, disc_obs: torch.Tensor) -> torch.Tensor:
+        """The discriminator's style reward ``[n]`` for discriminator observations ``[n, d]`` (no gradients)."""
+        with torch.no_grad():
+            return style_reward(self.disc(self._disc_input(disc_obs)), self.disc_reward_scale)
 
     # ----------------------------------------------------------------------------------- latents
     def resample_latents(self, env_ids: torch.Tensor) -> None:

@@ -1,0 +1,79 @@
+"""ASE reuse: a high-level controller's action reaches the frozen low-level policy as its latent."""
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from mimickit.envs.env_builder import build_env
+from mimickit.run import main
+from mimickit.util.config import ConfigError
+
+from ..conftest import REPO_ROOT
+
+ENGINE = str(REPO_ROOT / "data/engines/mujoco_engine.yaml")
+TINY_ASE = REPO_ROOT / "tests/data/configs/tiny_ase_agent.yaml"
+
+
+@pytest.fixture(scope="module")
+def hlc_yaml(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hlc")
+    assert main(["--env_config", "data/envs/ase_humanoid_env.yaml", "--engine_config", ENGINE, "--agent_config",
+                 str(TINY_ASE), "--num_envs", "2", "--rand_seed", "1", "--max_samples", "16",
+                 "--out_dir", str(root / "llc")]) == 0
+    path = root / "hlc.yaml"
+    path.write_text(f"env_name: ase_hlc\ntask_env: {REPO_ROOT / 'data/envs/amp_location_humanoid_env.yaml'}\n"
+                    f"llc_agent: {TINY_ASE}\nllc_model: {root / 'llc' / 'model.pt'}\nllc_steps: 3\n"
+                    f"task_reward_w: 0.9\nstyle_reward_w: 0.1\n")
+    return path
+
+
+def test_the_action_reaches_the_low_level_policy_as_its_latent(hlc_yaml):
+    torch.manual_seed(0)
+    env = build_env(str(hlc_yaml), ENGINE, 2)
+    try:
+        assert env.obs_dim == 142 and env.action_bounds[0].numel() == 8  # location obs; tiny latent_dim 8
+        low = env.low_level
+        inputs = []
+        original = low._decide_action
+        low._decide_action = lambda x: (inputs.append(x.clone()), original(x))[1]
+        obs = env.reset()[0].clone()  # the env's own buffer: later steps overwrite it
+        action = torch.randn(2, 8)
+        _, reward, done, _ = env.step(action)
+        assert len(inputs) == 3 and env.inner.step_count.tolist() == [3, 3]  # one latent held for 3 steps
+        for x in inputs:
+            assert torch.allclose(x[:, 140:], F.normalize(action, dim=-1))
+        assert torch.allclose(inputs[0][:, :140], obs[:, :140]) and reward.shape == (2,)
+        assert not any(p.requires_grad for p in low.parameters())  # frozen
+    finally:
+        env.close()
+
+
+def test_a_short_high_level_run_trains(hlc_yaml, tmp_path):
+    out = tmp_path / "run"
+    assert main(["--env_config", str(hlc_yaml), "--engine_config", ENGINE, "--agent_config",
+                 "tests/data/configs/tiny_ppo_agent.yaml", "--num_envs", "2", "--rand_seed", "2",
+                 "--max_samples", "16", "--out_dir", str(out)]) == 0
+    assert "Test_Location_Success" in (out / "log.txt").read_text().splitlines()[0].split()
+
+
+def test_missing_low_level_model_is_named(hlc_yaml, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(hlc_yaml.read_text().replace("llc/model.pt", "nowhere/model.pt"))
+    with pytest.raises(ConfigError, match="low-level model not found"):
+        build_env(str(bad), ENGINE, 2)
+
+
+def test_latent_sweep_reports_the_spread_and_draws_it(hlc_yaml, tmp_path, capsys):
+    import importlib.util
+
+    pytest.importorskip("matplotlib")
+    spec = importlib.util.spec_from_file_location("sweep", REPO_ROOT / "tools" / "ase_latent_sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    model = hlc_yaml.parent / "llc" / "model.pt"
+    assert sweep.main(["--model_file", str(model), "--latents", "3", "--seconds", "0.5",
+                       "--out_dir", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "spread across latents: speed" in printed
+    png = (tmp_path / "latent_sweep.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
