@@ -157,9 +157,17 @@ def run(args: dict) -> None:
         env.close()
 
 
+SUBCOMMANDS = {"export": "mimickit.export", "plot": "mimickit.plot"}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:  # mimickit export ..., mimickit plot ...
+        import importlib
+
+        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
     try:
-        args = parse_args(sys.argv[1:] if argv is None else argv)
+        args = parse_args(argv)
         run(args)
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,0 +1,73 @@
+"""mimickit plot draws learning curves from logs; mimickit export writes an ONNX actor that onnxruntime runs
+with the same actions as the framework, and a sidecar that describes it."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from mimickit.envs.base_env import EnvMode
+from mimickit.envs.env_builder import build_env
+from mimickit.learning.agent_builder import build_agent
+from mimickit.learning.runner import Runner
+from mimickit.plot import group_curve, read_log
+from mimickit.run import main
+
+from ..conftest import REPO_ROOT
+
+WALK_MODEL = REPO_ROOT / "data/models/deepmimic_humanoid_walk_model.pt"
+
+
+def write_log(path, rows):
+    path.mkdir(parents=True)
+    lines = ["Iteration  Samples  Test_E_Pos  Train_Return"]
+    lines += [f"{i}  {s}  {e}  {r}" for i, (s, e, r) in enumerate(rows)]
+    (path / "log.txt").write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_groups_of_seeds_become_mean_and_std_and_a_png(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    a = write_log(tmp_path / "a", [(0, 0.2, 1.0), (100, 0.1, 2.0), (200, 0.05, 3.0)])
+    b = write_log(tmp_path / "b", [(0, 0.2, 1.0), (100, 0.3, 4.0), (200, 0.15, 5.0), (300, 0.1, 6.0)])
+    grid, mean, std = group_curve([read_log(a), read_log(b)], "Samples", "Test_E_Pos", 1)
+    assert grid.tolist() == [0, 100, 200] and mean.tolist() == pytest.approx([0.2, 0.2, 0.1])
+    assert std.tolist() == pytest.approx([0.0, 0.1, 0.05])
+    out = tmp_path / "curves.png"
+    assert main(["plot", f"seeds={a},{b}", str(a), "--y", "Test_E_Pos", "Train_Return", "--smooth", "2",
+                 "--out", str(out)]) == 0
+    png = out.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+    assert main(["plot", str(a), "--y", "Nope", "--out", str(out)]) == 2
+    assert "no column 'Nope'" in capsys.readouterr().err
+
+
+def test_exported_policy_matches_the_framework(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    out = tmp_path / "walk.onnx"
+    assert main(["export", "--model_file", str(WALK_MODEL), "--out", str(out)]) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["observation"]["dim"] == 464 and sidecar["action"]["dim"] == 28
+    assert [p["name"] for p in sidecar["observation"]["layout"]] == ["char", "target"]
+    assert sidecar["action"]["residual_action"] and len(sidecar["action"]["dof_names"]) == 28
+    assert sidecar["rates"] == {"control_freq": 30.0, "sim_freq": 120.0} and len(sidecar["pd"]["kp"]) == 28
+    torch.manual_seed(0)
+    env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
+                    str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 3)
+    try:
+        agent = build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env)
+        runner = Runner(env, agent)
+        runner.load(WALK_MODEL, resume=False)
+        runner.set_mode(EnvMode.TEST)
+        session = ort.InferenceSession(str(out))
+        obs = runner._reset_all()
+        with torch.no_grad():
+            for _ in range(20):
+                action, _ = agent.act(obs)
+                onnx_action = session.run(["action"], {"obs": obs.numpy()})[0]
+                assert np.abs(onnx_action - action.numpy()).max() < 1e-5
+                obs = env.step(action)[0].clone()
+    finally:
+        env.close()
