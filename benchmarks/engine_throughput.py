@@ -168,7 +168,7 @@ def main() -> None:
         ratios[n] = med["engine"] / med["raw"]
         print(f"{n:>6} {med['raw']:>14,.0f} {med['threads']:>14,.0f} {med['engine']:>14,.0f} {ratios[n]:>11.3f}")
     pyb = bench_pybullet(args.seconds)
-    print(f"pybullet DeepMimic humanoid env (1 process): "
+    print("pybullet DeepMimic humanoid env (1 process): "
           + (f"{pyb:,.0f} env-steps/s" if pyb is not None else "not measured (pybullet not importable)"))
     key = 256 if 256 in ratios else args.envs[0]
     print(f"ratio_vs_raw_mujoco: {ratios[key]:.3f}")

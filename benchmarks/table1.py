@@ -41,7 +41,6 @@ from mimickit.util.checkpoint import CheckpointError, load_checkpoint  # noqa: E
 from mimickit.util.config import ConfigError  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
 
-
 # checkpoint agent name -> (method shown in the table, default args file)
 METHODS = {"PPO": ("DeepMimic", "args/deepmimic_humanoid_ppo_args.txt"), "AMP": ("AMP", "args/amp_humanoid_args.txt"),
            "ADD": ("ADD", "args/add_humanoid_args.txt")}

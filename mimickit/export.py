@@ -66,17 +66,21 @@ def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str 
     residual = bool(config.get("residual_action", False))
     return {
         "format": SIDECAR_FORMAT, "agent": agent.NAME, "env_name": config.get("env_name"),
-        "observation": {"dim": env.obs_dim, "layout": [{"name": name, "start": part.start, "size": part.stop - part.start}
-                                                      for name, part in env.obs_layout.items()],
-                        "global_obs": bool(config.get("global_obs")), "root_height_obs": bool(config.get("root_height_obs", True)),
-                        "key_bodies": list(config.get("key_bodies", [])), "tar_obs_steps": config.get("tar_obs_steps"),
-                        "definition": "mimickit/envs/terms/observations.py (compute_char_obs, compute_target_obs, ...)"},
+        "observation": {
+            "dim": env.obs_dim,
+            "layout": [{"name": name, "start": part.start, "size": part.stop - part.start}
+                       for name, part in env.obs_layout.items()],
+            "global_obs": bool(config.get("global_obs")),
+            "root_height_obs": bool(config.get("root_height_obs", True)),
+            "key_bodies": list(config.get("key_bodies", [])), "tar_obs_steps": config.get("tar_obs_steps"),
+            "definition": "mimickit/envs/terms/observations.py (compute_char_obs, compute_target_obs, ...)"},
         "action": {"dim": int(low.numel()), "dof_names": _dof_names(env), "low": low.tolist(), "high": high.tolist(),
                    "control_mode": env.engine.control_mode.name.lower(), "residual_action": residual,
                    "meaning": ("PD target = reference DoF positions one control step ahead + action" if residual
                                else "PD target DoF positions"),
                    "units": "rad per hinge DoF; exp-map components (rad) for 3-DoF ball joints"},
-        "pd": {"kp": kp.tolist(), "kd": kd.tolist(), "torque_limit": env.engine.get_torque_limits(env.char_id).tolist()},
+        "pd": {"kp": kp.tolist(), "kd": kd.tolist(),
+               "torque_limit": env.engine.get_torque_limits(env.char_id).tolist()},
         "rates": {"control_freq": env.engine.control_freq, "sim_freq": env.engine.sim_freq},
         "character": {"char_file": config.get("char_file"), "body_names": env.kin_model.body_names,
                       "joint_names": [j.name for j in env.kin_model.joints[1:]]},

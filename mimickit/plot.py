@@ -68,7 +68,7 @@ def plot(groups: list[tuple[str, list[str]]], x: str, ys: list[str], window: int
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(ys), figsize=(5.5 * len(ys), 4), squeeze=False)
-    for ax, y in zip(axes[0], ys):
+    for ax, y in zip(axes[0], ys, strict=True):
         for label, paths in groups:
             grid, mean, std = group_curve([read_log(p) for p in paths], x, y, window)
             scale = 60.0 if x == "Wall_Time" else 1.0  # the log keeps hours; minutes read better

@@ -20,19 +20,19 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from mimickit.anim.mjcf_loader import CharModelError  # noqa: E402
-from mimickit.anim.motion import MotionFileError  # noqa: E402
-from mimickit.envs.env_builder import build_env  # noqa: E402
-from mimickit.learning.agent_builder import build_agent  # noqa: E402
-from mimickit.learning.runner import Runner  # noqa: E402
-from mimickit.util.arg_parser import parse_args  # noqa: E402
-from mimickit.util.checkpoint import CheckpointError  # noqa: E402
-from mimickit.util.config import ConfigError  # noqa: E402
-from mimickit.util.logger import Logger, check_logger_available  # noqa: E402
-from mimickit.util.paths import resolve_path  # noqa: E402
+from mimickit.anim.mjcf_loader import CharModelError
+from mimickit.anim.motion import MotionFileError
+from mimickit.envs.env_builder import build_env
+from mimickit.learning.agent_builder import build_agent
+from mimickit.learning.runner import Runner
+from mimickit.util.arg_parser import parse_args
+from mimickit.util.checkpoint import CheckpointError
+from mimickit.util.config import ConfigError
+from mimickit.util.logger import Logger, check_logger_available
+from mimickit.util.paths import resolve_path
 
 USER_ERRORS = (ConfigError, MotionFileError, CheckpointError, CharModelError)
 
@@ -90,7 +90,7 @@ def gif_durations(num_frames: int, frame_time: float) -> list[int]:
     """Per-frame GIF durations [ms] that keep real time: GIF stores centiseconds, so a 33.3-ms frame becomes
     30, 30, 40, ... with each frame ending at the centisecond nearest its true end time."""
     ends = [round((i + 1) * frame_time * 100) * 10 for i in range(num_frames)]
-    return [end - start for start, end in zip([0] + ends[:-1], ends)]
+    return [end - start for start, end in zip([0] + ends[:-1], ends, strict=True)]
 
 
 def write_gif(path: Path, frames: list[np.ndarray], frame_time: float) -> None:

@@ -12,7 +12,8 @@ DIAGNOSTICS = ("Disc_Loss", "Disc_Grad_Penalty", "Disc_Logit_Loss", "Disc_Agent_
 
 
 def args(method: str) -> list[str]:
-    return ["--env_config", f"data/envs/{method}_humanoid_env.yaml", "--engine_config", "data/engines/mujoco_engine.yaml",
+    return ["--env_config", f"data/envs/{method}_humanoid_env.yaml",
+            "--engine_config", "data/engines/mujoco_engine.yaml",
             "--agent_config", f"tests/data/configs/tiny_{method}_agent.yaml", "--num_envs", "4", "--rand_seed", "5"]
 
 
@@ -23,7 +24,7 @@ def test_short_run_writes_discriminator_diagnostics(tmp_path, method):
     header, *rows = (out / "log.txt").read_text().splitlines()
     columns = header.split()
     assert set(DIAGNOSTICS) <= set(columns)
-    last = dict(zip(columns, rows[-1].split()))
+    last = dict(zip(columns, rows[-1].split(), strict=True))
     assert 0.0 <= float(last["Disc_Agent_Acc"]) <= 1.0 and float(last["Disc_Reward_Mean"]) > 0.0
     assert 0.0 < float(last["Test_E_Pos"]) < 1.0
     assert (out / "model_training_state.pt").is_file()

@@ -79,7 +79,8 @@ def test_wrong_shape_and_truncated_checkpoints_are_refused(tmp_path, capsys):
                            .replace("fc_2layers_128units", "fc_2layers_256units"))
     args = TINY + ["--mode", "test", "--test_episodes", "1", "--out_dir", str(out)]
     capsys.readouterr()
-    assert main(args[:4] + ["--agent_config", str(other_agent)] + args[6:] + ["--model_file", str(out / "model.pt")]) == 2
+    wide = args[:4] + ["--agent_config", str(other_agent)] + args[6:]
+    assert main(wide + ["--model_file", str(out / "model.pt")]) == 2
     assert "network shapes differ" in capsys.readouterr().err
     cut = tmp_path / "cut.pt"
     data = (out / "model.pt").read_bytes()

@@ -56,7 +56,8 @@ def test_bad_entry_is_refused(capsys):
 
 def test_methods_of_a_clip_sit_side_by_side(two_models, tmp_path, capsys):
     out = tmp_path / "add"
-    assert main(["--env_config", "data/envs/add_humanoid_env.yaml", "--agent_config", "tests/data/configs/tiny_add_agent.yaml",
+    assert main(["--env_config", "data/envs/add_humanoid_env.yaml",
+                 "--agent_config", "tests/data/configs/tiny_add_agent.yaml",
                  "--num_envs", "2", "--max_samples", "16", "--rand_seed", "1", "--out_dir", str(out)]) == 0
     assert table1.main(["--model", f"walk={two_models[0]}", "--model", f"walk={out / 'model.pt'}", "--episodes", "2",
                         "--num_envs", "2"]) == 0

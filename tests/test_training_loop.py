@@ -14,8 +14,8 @@ import torch
 from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
-from mimickit.learning.runner import Runner, episode_quota
 from mimickit.learning.return_tracker import ReturnTracker
+from mimickit.learning.runner import Runner, episode_quota
 from mimickit.run import gif_durations, main
 
 from .conftest import REPO_ROOT

@@ -133,7 +133,7 @@ def convert_deepmimic_clip(text: str, kin_model: KinCharModel, source: str = "<c
     root_pos, root_rot, joint_rot = source_frames_to_rotations(frames, kin_model)
     if np.max(np.abs(dts * fps - 1.0)) > 1e-3:
         times = np.concatenate([[0.0], np.cumsum(dts)])
-        num_new = int(round(times[-1] * fps)) + 1
+        num_new = round(times[-1] * fps) + 1
         root_pos, root_rot, joint_rot = _resample(times, np.arange(num_new) / fps, root_pos, root_rot, joint_rot)
     root_exp = rot.quat_to_exp_map(root_rot)
     dofs = kin_model.to("cpu").rot_to_dof(joint_rot)

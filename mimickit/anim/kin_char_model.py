@@ -113,7 +113,7 @@ class KinCharModel:
         except ValueError:
             raise KeyError(f"no body named '{name}'; bodies are {self.body_names}") from None
 
-    def to(self, device: torch.device | str) -> "KinCharModel":
+    def to(self, device: torch.device | str) -> KinCharModel:
         """A copy of the model on another torch device."""
         return KinCharModel(self.body_names, self.parent_indices.tolist(), self.local_translation,
                             self.local_rotation, self.joints, self.dof_low, self.dof_high, device)

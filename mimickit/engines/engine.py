@@ -16,7 +16,8 @@ from __future__ import annotations
 import abc
 import enum
 import importlib
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -73,7 +74,7 @@ class Engine(abc.ABC):
         if self.control_freq <= 0 or self.sim_freq <= 0 or abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
             raise ConfigError(f"{source}: sim_freq ({self.sim_freq:g} Hz) must be a positive integer multiple of "
                               f"control_freq ({self.control_freq:g} Hz)")
-        self.substeps = int(round(ratio))
+        self.substeps = round(ratio)
 
     @property
     def timestep(self) -> float:

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import mujoco
 import mujoco.rollout
@@ -236,7 +237,8 @@ class MujocoEngine(Engine):
             act_dof[a] = dof
             scale = abs(float(gear[axis]))
             is_servo = (m.actuator_biastype[a] == mujoco.mjtBias.mjBIAS_AFFINE
-                        and m.actuator_gainprm[a, 0] > 0 and abs(m.actuator_biasprm[a, 1] + m.actuator_gainprm[a, 0]) < 1e-9)
+                        and m.actuator_gainprm[a, 0] > 0
+                        and abs(m.actuator_biasprm[a, 1] + m.actuator_gainprm[a, 0]) < 1e-9)
             if is_servo:
                 kp[dof], kd[dof] = m.actuator_gainprm[a, 0], -m.actuator_biasprm[a, 2]
             else:  # motor-driven asset: stiffness/damping are the PD gains, not passive springs

@@ -68,5 +68,5 @@ class BaseEnv(abc.ABC):
         """Scalars to log once per iteration (e.g. reward-term means)."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 (an optional hook: most envs hold nothing to release)
         """Release viewers and renderers."""

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from mimickit.anim.kin_char_model import JointType, KinCharModel
-from mimickit.engines.engine import ControlMode, Engine, build_engine, load_engine_config
+from mimickit.engines.engine import ControlMode, Engine, build_engine
 from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
 from mimickit.envs.episode_stats import EpisodeMeans, StepMeans
 from mimickit.envs.terms.observations import compute_char_obs

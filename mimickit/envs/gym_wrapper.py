@@ -8,7 +8,7 @@ the env. ``reset(seed=s)`` seeds torch's global generator, which the envs draw f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -32,7 +32,7 @@ def _episode_flags(done: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 class GymEnv(gym.Env):
     """A single MimicKit environment (``num_envs`` must be 1) as a ``gymnasium.Env``."""
 
-    metadata = {"render_modes": []}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
 
     def __init__(self, env: BaseEnv) -> None:
         if env.num_envs != 1:
@@ -66,7 +66,7 @@ class GymVectorEnv(gym.vector.VectorEnv):
     same step (``AutoresetMode.SAME_STEP``): the returned observation starts the next episode and
     ``info["final_obs"]`` holds the last one of the finished episode."""
 
-    metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
+    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP}
 
     def __init__(self, env: BaseEnv) -> None:
         self.env = env

@@ -8,8 +8,8 @@ import torch
 
 from mimickit.anim.motion import LoopMode
 from mimickit.anim.motion_lib import MotionLib
-from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
 from mimickit.envs.base_env import DoneFlags
+from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
 
 
 class ViewMotionEnv(CharEnv):

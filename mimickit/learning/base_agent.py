@@ -22,7 +22,8 @@ BASE_AGENT_KEYS = ("agent_name", "discount", "iters_per_output", "test_episodes"
 
 def build_optimizer(config: dict[str, Any], params, source: str) -> torch.optim.Optimizer:
     """SGD (momentum 0.9) or Adam (AdamW) from ``{type, learning_rate, weight_decay}``."""
-    check_keys(config, ["type", "learning_rate", "weight_decay", "grad_clip"], source, required=["type", "learning_rate"])
+    check_keys(config, ["type", "learning_rate", "weight_decay", "grad_clip"], source,
+               required=["type", "learning_rate"])
     lr, wd = float(config["learning_rate"]), float(config.get("weight_decay", 0.0))
     if config["type"] == "SGD":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)

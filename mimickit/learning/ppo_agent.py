@@ -62,7 +62,8 @@ class PPOAgent(BaseAgent):
         check_keys(model_config, self.MODEL_KEYS, f"{self.source}: model", required=["actor_net", "critic_net"])
         low, _ = self.env.action_bounds
         self.model = PPOModel(self._policy_input_dim(), int(low.numel()), model_config)
-        self._std_schedule = parse_schedule(self.config.get("action_std_schedule"), f"{self.source}: action_std_schedule")
+        self._std_schedule = parse_schedule(self.config.get("action_std_schedule"),
+                                            f"{self.source}: action_std_schedule")
         if self._std_schedule and self.model.policy.log_std.requires_grad:
             raise ConfigError(f"{self.source}: action_std_schedule needs actor_std_type FIXED (a trainable std has "
                               f"no schedule)")
@@ -72,7 +73,8 @@ class PPOAgent(BaseAgent):
         """Size of the actor's and critic's input (the observation here)."""
         return self.env.obs_dim
 
-    def _extra_actor_loss(self, norm_input: torch.Tensor, mean: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]] | None:
+    def _extra_actor_loss(self, norm_input: torch.Tensor,
+                          mean: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]] | None:
         """Hook: a loss added to the actor's on a minibatch (network inputs ``[n, in]``, action means ``[n, A]``)
         and values to log; None adds nothing."""
         return None
@@ -173,7 +175,8 @@ class PPOAgent(BaseAgent):
             surrogate, clip_frac, ratio = ppo_surrogate_loss(log_prob, data["log_prob"][idx], data["adv"][idx],
                                                              clip_ratio)
             bound = action_bound_loss(mean).mean()
-            loss = surrogate + bound_w * bound - entropy_w * self.model.policy.entropy() + reg_w * mean.pow(2).sum(-1).mean()
+            loss = (surrogate + bound_w * bound - entropy_w * self.model.policy.entropy()
+                    + reg_w * mean.pow(2).sum(-1).mean())
             extra = self._extra_actor_loss(norm_obs[idx], mean)
             if extra is not None:
                 loss = loss + extra[0]

@@ -57,7 +57,7 @@ class StopRequest:
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
-    def __enter__(self) -> StopRequest:  # noqa: PYI034
+    def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
             self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
         return self
@@ -203,7 +203,8 @@ class Runner:
 
     def _print_progress(self, row: dict[str, Any], max_samples: int, iter_seconds: float) -> None:
         rate = row["Samples_Per_Sec"]
-        remaining = max(max_samples - self.sample_count, 0) / rate if rate > 0 and max_samples < sys.maxsize else math.nan
+        limited = rate > 0 and max_samples < sys.maxsize
+        remaining = max(max_samples - self.sample_count, 0) / rate if limited else math.nan
         eta = f"{remaining / 60:6.1f} min" if math.isfinite(remaining) else "   n/a"
         print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
               f"ETA {eta} | train return {row['Train_Return']:7.3f} len {row['Train_Episode_Length']:6.1f} | "

@@ -109,9 +109,11 @@ def help_text() -> str:
     lines = ["usage: python mimickit/run.py [--arg_file FILE] [--key value ...]", "",
              "Train or test a motion-imitation controller. Arguments (default in brackets):"]
     for key, spec in ARGS.items():
-        default = "" if spec.default in ("", None) else f" [{spec.default if spec.default != INT64_MAX else 'no limit'}]"
+        shown = "no limit" if spec.default == INT64_MAX else spec.default
+        default = "" if spec.default in ("", None) else f" [{shown}]"
         lines.append(f"  --{key:<{width}}{spec.help}{default}")
-    lines += ["", "example: python mimickit/run.py --arg_file args/deepmimic_humanoid_ppo_args.txt --max_samples 200000"]
+    lines += ["", "example: python mimickit/run.py --arg_file args/deepmimic_humanoid_ppo_args.txt "
+                  "--max_samples 200000"]
     return "\n".join(lines)
 
 

@@ -50,7 +50,8 @@ class Logger:
             try:
                 from torch.utils.tensorboard import SummaryWriter
             except ImportError as err:
-                raise ConfigError(f"--logger tb needs the tensorboard package (pip install tensorboard): {err}") from None
+                raise ConfigError(f"--logger tb needs the tensorboard package (pip install tensorboard): "
+                                  f"{err}") from None
             self._tb = SummaryWriter(log_dir=str(self.path.parent))
         elif kind == "wandb":
             try:
@@ -69,7 +70,7 @@ class Logger:
         if missing:
             raise ValueError(f"log row lacks columns {missing}")
         with self.path.open("a") as f:
-            f.write("".join(f"{str(row[c]):<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
+            f.write("".join(f"{row[c]!s:<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
         if self._tb is not None:
             for key, value in row.items():
                 self._tb.add_scalar(key, value, step)

@@ -149,7 +149,7 @@ def test_unsupported_joints_are_refused(tmp_path, body_xml, message):
 
 
 def test_missing_character_file_names_the_file(tmp_path):
-    with pytest.raises(CharModelError, match="nothere.xml"):
+    with pytest.raises(CharModelError, match=r"nothere\.xml"):
         load_mjcf_char_model(tmp_path / "nothere.xml")
 
 

@@ -71,7 +71,7 @@ def test_bad_fields_are_named(tmp_path, clip, field):
 def test_truncated_and_missing_files(tmp_path):
     good = pickle.dumps({"loop_mode": 1, "fps": 30, "frames": [[0.0] * 34] * 3})
     (tmp_path / "cut.pkl").write_bytes(good[: len(good) // 2])
-    with pytest.raises(MotionFileError, match="cut.pkl"):
+    with pytest.raises(MotionFileError, match=r"cut\.pkl"):
         load_motion(tmp_path / "cut.pkl")
     with pytest.raises(MotionFileError, match="not found"):
         load_motion(tmp_path / "absent.pkl")

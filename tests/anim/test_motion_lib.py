@@ -1,5 +1,3 @@
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -82,7 +82,7 @@ def test_reset_fills_the_history_with_the_reference_window(adversarial_env):
     ids = torch.arange(env.num_envs)
     window = env._reference_window(env.motion_ids, env.motion_time(ids))
     assert torch.allclose(env._encode_disc_obs(env.disc_history), env._encode_disc_obs(window))
-    _, reward, done, info = env.step(torch.zeros(env.num_envs, 28))
+    _, reward, _done, info = env.step(torch.zeros(env.num_envs, 28))
     assert torch.count_nonzero(reward) == 0  # the discriminator pays, not the env
     assert info["disc_obs"].shape == (env.num_envs, env.disc_obs_dim)
     # the newest history entry is the simulated state after the step

@@ -170,9 +170,9 @@ def test_bad_env_configs_name_the_problem(tmp_path, edit, message):
 
 
 def test_missing_and_malformed_env_files(tmp_path):
-    with pytest.raises(ConfigError, match="nothere.yaml: config file not found"):
+    with pytest.raises(ConfigError, match=r"nothere\.yaml: config file not found"):
         build_env(str(tmp_path / "nothere.yaml"), str(ENGINE_YAML), 1)
     bad = tmp_path / "bad.yaml"
     bad.write_text("env_name: [deepmimic\n")
-    with pytest.raises(ConfigError, match="bad.yaml: malformed yaml"):
+    with pytest.raises(ConfigError, match=r"bad\.yaml: malformed yaml"):
         build_env(str(bad), str(ENGINE_YAML), 1)

@@ -61,7 +61,7 @@ def test_vector_env_resets_finished_envs_in_the_same_step():
         assert obs.shape == (3, 464) and obs.dtype == np.float32 and env.action_space.shape == (3, 28)
         inner.episode_length = 2 * inner.engine.timestep
         env.step(np.zeros((3, 28), dtype=np.float32))
-        obs, reward, terminated, truncated, info = env.step(np.zeros((3, 28), dtype=np.float32))
+        obs, _reward, _terminated, truncated, info = env.step(np.zeros((3, 28), dtype=np.float32))
         assert truncated.all() and info["_final_obs"].all() and info["final_obs"].shape == (3, 464)
         assert inner.step_count.tolist() == [0, 0, 0]  # already reset for the next episode
         assert not np.allclose(obs, info["final_obs"])

@@ -23,8 +23,8 @@ def yaw(angle: float) -> torch.Tensor:
 
 
 def location(root, prev, facing, target, **kw):
-    args = dict(dt=0.1, tar_speed=1.0, dist_threshold=0.5, pos_err_scale=0.5, vel_err_scale=4.0, pos_w=0.5,
-                vel_w=0.4, face_w=0.1)
+    args = {"dt": 0.1, "tar_speed": 1.0, "dist_threshold": 0.5, "pos_err_scale": 0.5, "vel_err_scale": 4.0,
+            "pos_w": 0.5, "vel_w": 0.4, "face_w": 0.1}
     args.update(kw)
     t = lambda v: torch.tensor([v], dtype=torch.float32)  # noqa: E731
     return location_reward(t(root), t(prev), t(facing), t(target), **args)
@@ -46,7 +46,7 @@ def test_location_reward_hand_made_states():
 
 
 def test_steering_reward_hand_made_states():
-    args = dict(dt=0.1, vel_scale=0.5, tar_w=0.7, face_w=0.3)
+    args = {"dt": 0.1, "vel_scale": 0.5, "tar_w": 0.7, "face_w": 0.3}
     t = lambda v: torch.tensor([v], dtype=torch.float32)  # noqa: E731
     reward, terms = steering_reward(t([0.15, 0.0]), t([0.0, 0.0]), t([1.0, 0.0]), t([1.0, 0.0]), t(2.0),
                                     t([0.0, 1.0]), **args)

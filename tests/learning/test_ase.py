@@ -92,7 +92,8 @@ def test_default_pose_resets(ase):
 
 def test_short_ase_run_logs_encoder_and_diversity(tmp_path):
     out = tmp_path / "ase"
-    assert main(["--env_config", "data/envs/ase_humanoid_env.yaml", "--engine_config", "data/engines/mujoco_engine.yaml",
+    assert main(["--env_config", "data/envs/ase_humanoid_env.yaml",
+                 "--engine_config", "data/engines/mujoco_engine.yaml",
                  "--agent_config", str(TINY), "--num_envs", "4", "--rand_seed", "3", "--max_samples", "64",
                  "--out_dir", str(out)]) == 0
     columns = (out / "log.txt").read_text().splitlines()[0].split()

@@ -92,11 +92,11 @@ def test_one_iteration_replay_is_on_policy_and_replay_must_hold_an_iteration():
 def test_awr_improves_return_on_a_small_control_task(tmp_path, replay_samples):
     torch.manual_seed(0)
     env = PointMassEnv(num_envs=64)
-    overrides = dict(steps_per_iter=20, iters_per_output=1000, actor_epochs=4, actor_batch_size=5, critic_epochs=4,
-                     actor_optimizer={"type": "Adam", "learning_rate": 3e-3},
-                     critic_optimizer={"type": "Adam", "learning_rate": 3e-3},
-                     model={"actor_net": "fc_2layers_128units", "critic_net": "fc_2layers_128units",
-                            "action_std": 0.3, "actor_init_output_scale": 0.01})
+    overrides = {"steps_per_iter": 20, "iters_per_output": 1000, "actor_epochs": 4, "actor_batch_size": 5,
+                 "critic_epochs": 4, "actor_optimizer": {"type": "Adam", "learning_rate": 3e-3},
+                 "critic_optimizer": {"type": "Adam", "learning_rate": 3e-3},
+                 "model": {"actor_net": "fc_2layers_128units", "critic_net": "fc_2layers_128units",
+                            "action_std": 0.3, "actor_init_output_scale": 0.01}}
     if replay_samples:
         overrides["replay_samples"] = replay_samples
     runner = Runner(env, AWRAgent(config(**overrides), env))

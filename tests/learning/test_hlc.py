@@ -38,7 +38,7 @@ def test_the_action_reaches_the_low_level_policy_as_its_latent(hlc_yaml):
         low._decide_action = lambda x: (inputs.append(x.clone()), original(x))[1]
         obs = env.reset()[0].clone()  # the env's own buffer: later steps overwrite it
         action = torch.randn(2, 8)
-        _, reward, done, _ = env.step(action)
+        _, reward, _done, _ = env.step(action)
         assert len(inputs) == 3 and env.inner.step_count.tolist() == [3, 3]  # one latent held for 3 steps
         for x in inputs:
             assert torch.allclose(x[:, 140:], F.normalize(action, dim=-1))

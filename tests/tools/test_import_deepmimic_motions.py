@@ -71,7 +71,7 @@ def test_tool_help_documents_usage():
 
 
 def test_bad_source_is_refused(humanoid):
-    with pytest.raises(DeepMimicFormatError, match="clip.txt: field 'Frames'"):
+    with pytest.raises(DeepMimicFormatError, match=r"clip\.txt: field 'Frames'"):
         convert_deepmimic_clip('{"Loop": "wrap", "Frames": [[1, 2, 3]]}', humanoid, source="clip.txt")
 
 

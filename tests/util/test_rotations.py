@@ -52,7 +52,8 @@ def test_exp_map_known_values():
     assert torch.allclose(q, expected, atol=1e-12)
     # exp maps beyond pi describe the same rotation as their wrapped form
     big = torch.tensor([[0.0, 0.0, 1.5 * math.pi]], dtype=DT)
-    assert same_rotation(rot.exp_map_to_quat(big), rot.exp_map_to_quat(torch.tensor([[0, 0, -0.5 * math.pi]], dtype=DT)))
+    wrapped = torch.tensor([[0, 0, -0.5 * math.pi]], dtype=DT)
+    assert same_rotation(rot.exp_map_to_quat(big), rot.exp_map_to_quat(wrapped))
 
 
 @pytest.mark.parametrize("qs", [random_quats(256), special_quats()], ids=["random", "angle_0_and_pi"])

@@ -6,7 +6,6 @@ import torch
 
 from mimickit.envs.base_env import DoneFlags
 
-
 CONTACT_FORCE_THRESHOLD = 0.1  # N
 
 

@@ -3,10 +3,10 @@ import math
 import pytest
 import torch
 
+from mimickit.envs.base_env import DoneFlags
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_char_obs, compute_phase_obs, compute_target_obs
 from mimickit.envs.terms.rewards import TrackingRewardConfig, TrackingState, compute_tracking_reward
-from mimickit.envs.base_env import DoneFlags
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
 from mimickit.util import rotations as rot
 
@@ -15,7 +15,8 @@ HUMANOID_REWARD = TrackingRewardConfig(0.5, 0.1, 0.15, 0.1, 0.15, 0.25, 0.01, 5.
 
 def random_state(n=4, seed=0, joints=14, dofs=28, keys=5):
     g = torch.Generator().manual_seed(seed)
-    return TrackingState(root_pos=torch.randn(n, 3, generator=g), root_rot=rot.quat_unit(torch.randn(n, 4, generator=g)),
+    return TrackingState(root_pos=torch.randn(n, 3, generator=g),
+                         root_rot=rot.quat_unit(torch.randn(n, 4, generator=g)),
                          root_vel=torch.randn(n, 3, generator=g), root_ang_vel=torch.randn(n, 3, generator=g),
                          joint_rot=rot.quat_unit(torch.randn(n, joints, 4, generator=g)),
                          dof_vel=torch.randn(n, dofs, generator=g), key_pos=torch.randn(n, keys, 3, generator=g))
