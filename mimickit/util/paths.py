@@ -5,17 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # an installed package holds data/ and args/ itself
 
 
 def resolve_path(path: str | Path) -> Path:
     """An existing file for ``path``: absolute as given, else relative to the working directory, else to
-    the repository root (so ``data/...`` works from any directory). Returns the cwd-relative form if
-    neither exists, so the caller's error names the path the user wrote."""
+    the repository root, else inside the installed package (so ``data/...`` and ``args/...`` work from any
+    directory, in a checkout or after ``pip install``). Returns the cwd-relative form if none exists, so
+    the caller's error names the path the user wrote."""
     path = Path(path)
     if path.is_absolute() or path.exists():
         return path
-    candidate = REPO_ROOT / path
-    return candidate if candidate.exists() else path
+    for root in (REPO_ROOT, PACKAGE_ROOT):
+        candidate = root / path
+        if candidate.exists():
+            return candidate
+    return path
 
 
 def run_config_files(model_file: str | Path, env_config: str, agent_config: str) -> tuple[str, str]:

@@ -1,0 +1,38 @@
+"""An installed (non-editable) package carries its configs, assets, clips and models, and finds them from any
+directory."""
+
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from mimickit.util import paths
+
+from .conftest import REPO_ROOT
+
+
+def test_wheel_ships_data_and_args(tmp_path):
+    pytest.importorskip("setuptools")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+                    str(tmp_path), str(REPO_ROOT)], check=True, capture_output=True, cwd=tmp_path)
+    (wheel,) = tmp_path.glob("mimickit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for expected in ("mimickit/args/deepmimic_humanoid_ppo_args.txt", "mimickit/data/assets/humanoid/humanoid.xml",
+                     "mimickit/data/motions/humanoid/humanoid_walk.pkl",
+                     "mimickit/data/envs/deepmimic_humanoid_env.yaml",
+                     "mimickit/data/models/deepmimic_humanoid_walk_model.pt", "mimickit/learning/runner.py"):
+        assert expected in names, expected
+    assert not any(n.startswith(("tests/", "output/")) for n in names)
+
+
+def test_paths_fall_back_to_the_installed_package(tmp_path, monkeypatch):
+    package = tmp_path / "site" / "mimickit"
+    (package / "args").mkdir(parents=True)
+    (package / "args" / "only_installed.txt").write_text("--mode test\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(paths, "PACKAGE_ROOT", package)
+    assert paths.resolve_path("args/only_installed.txt") == package / "args" / "only_installed.txt"
+    in_checkout = "args/deepmimic_humanoid_ppo_args.txt"
+    assert paths.resolve_path(in_checkout) == REPO_ROOT / in_checkout
+    assert paths.resolve_path("args/missing.txt") == paths.Path("args/missing.txt")
