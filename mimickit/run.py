@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -28,6 +30,7 @@ from mimickit.anim.motion import MotionFileError
 from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
 from mimickit.learning.runner import Runner
+from mimickit.util import distributed
 from mimickit.util.arg_parser import parse_args
 from mimickit.util.checkpoint import CheckpointError
 from mimickit.util.config import ConfigError
@@ -102,11 +105,98 @@ def write_gif(path: Path, frames: list[np.ndarray], frame_time: float) -> None:
                    loop=0)
 
 
+def worker_count(args: dict) -> int:
+    """Processes to train with: ``--num_workers``, or one per ``--devices`` entry when several are given."""
+    workers, devices = args["num_workers"], args["devices"]
+    if workers < 1:
+        raise ConfigError(f"--num_workers must be at least 1, found {workers}")
+    if len(devices) > 1:
+        if workers not in (1, len(devices)):
+            raise ConfigError(f"--num_workers {workers} disagrees with {len(devices)} --devices")
+        return len(devices)
+    return workers
+
+
 def run(args: dict) -> None:
-    if len(args["devices"]) != 1:
-        raise ConfigError("--devices takes one device in this version (multi-process training is not built yet)")
-    device = torch.device(args["devices"][0])
-    set_seed(args["rand_seed"])
+    """Train or test as the arguments say: in this process, in ``--num_workers`` spawned ones, or as one
+    worker of a ``torchrun`` launch."""
+    workers = worker_count(args)
+    if distributed.launched_by_torchrun():
+        rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
+        local = int(os.environ.get("LOCAL_RANK", rank))
+        device = torch.device(args["devices"][local % len(args["devices"])])
+        distributed.init(rank, world, device)
+        if rank > 0:
+            sys.stdout = open(os.devnull, "w")  # for the life of the worker
+        try:
+            run_process(args, device, rank)
+        finally:
+            distributed.shutdown()
+    elif workers > 1:
+        spawn_workers(args, workers)
+    else:
+        run_process(args, torch.device(args["devices"][0]))
+
+
+def _worker(rank: int, args: dict, world: int, port: int) -> None:
+    """One spawned worker: joins the group, runs, and exits with the code ``main`` would return."""
+    if rank > 0:
+        sys.stdout = open(os.devnull, "w")  # for the life of the worker
+    device = torch.device(args["devices"][rank % len(args["devices"])])
+    distributed.init(rank, world, device, master_port=port)
+    try:
+        code = _exit_code(lambda: run_process(args, device, rank))
+    finally:
+        distributed.shutdown()
+    if code:
+        sys.exit(code)
+
+
+class WorkerFailed(Exception):
+    """A worker process ended with an error (it printed the reason)."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def spawn_workers(args: dict, workers: int) -> None:
+    """Train with ``workers`` local processes (gloo / NCCL). Ctrl-C and SIGTERM reach every worker, which
+    stop together after their iteration with a checkpoint; the first failing worker's exit code is the run's."""
+    import torch.multiprocessing as mp
+
+    if args["mode"] != "train":
+        raise ConfigError("--num_workers > 1 is for training; test with one process")
+    if args["rand_seed"] is None:  # one clock seed for the whole run (each worker adds its rank)
+        args = {**args, "rand_seed": int(time.time() * 256) % (2 ** 31)}
+    context = mp.start_processes(_worker, args=(args, workers, distributed.free_port()), nprocs=workers,
+                                 join=False, start_method="spawn")
+
+    def forward(signum: int, frame) -> None:
+        for process in context.processes:
+            if process.is_alive():
+                os.kill(process.pid, signum)
+
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),  # the workers see Ctrl-C themselves
+                signal.SIGTERM: signal.signal(signal.SIGTERM, forward)}
+    try:
+        while not context.join():
+            pass
+    except mp.ProcessExitedException as err:
+        if err.exit_code >= 128:
+            raise StoppedBySignal(err.exit_code - 128) from None
+        raise WorkerFailed(err.exit_code) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
+    """Build, then train or test, in this process (worker ``rank`` of the current process group)."""
+    main_process = rank == 0
+    set_seed(None if args["rand_seed"] is None else args["rand_seed"] + rank)
+    if distributed.world_size() > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // distributed.local_world_size()))
     out_dir = Path(args["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
     if args["video"]:
@@ -123,6 +213,7 @@ def run(args: dict) -> None:
                     visualize=args["visualize"], record_video=args["video"], motion_file=args["motion_file"])
     try:
         agent = build_agent(args["agent_config"], env, device)
+        distributed.broadcast_module(agent)  # every worker starts from rank 0's networks
         print(f"Built {agent.NAME} agent with {sum(p.numel() for p in agent.parameters() if p.requires_grad):,} "
               f"trainable parameters", flush=True)
         runner = Runner(env, agent)
@@ -132,21 +223,24 @@ def run(args: dict) -> None:
                 runner.load(resolve_path(model_file), resume=True)
             for key, name in (("engine_config", "engine_config.yaml"), ("env_config", "env_config.yaml"),
                               ("agent_config", "agent_config.yaml")):
-                if args[key]:
+                if args[key] and main_process:
                     src = resolve_path(args[key])
                     if src.resolve() != (out_dir / name).resolve():
                         shutil.copyfile(src, out_dir / name)
-            if args["motion_file"] and args["env_config"]:  # the copy records the clip actually trained on
+            if args["motion_file"] and args["env_config"] and main_process:  # record the clip trained on
                 env_copy = out_dir / "env_config.yaml"
                 line = f"motion_file: {args['motion_file']}  # set by --motion_file"
                 env_copy.write_text(re.sub(r"(?m)^motion_file:.*$", line, env_copy.read_text()))
-            logger = Logger(out_dir, args["logger"], run_config=agent.config, append=args["resume"])
-            print(f"Logging data to {logger.path}", flush=True)
+            logger = None
+            if main_process:
+                logger = Logger(out_dir, args["logger"], run_config=agent.config, append=args["resume"])
+                print(f"Logging data to {logger.path}", flush=True)
             try:
                 stopped_by = runner.train(args["max_samples"], out_dir, logger, args["save_int_models"],
                                           args["checkpoint_interval"])
             finally:
-                logger.close()
+                if logger is not None:
+                    logger.close()
             if stopped_by is not None:
                 raise StoppedBySignal(stopped_by)
         else:
@@ -166,14 +260,20 @@ def main(argv: list[str] | None = None) -> int:
         import importlib
 
         return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+    return _exit_code(lambda: run(parse_args(argv)))
+
+
+def _exit_code(job) -> int:
+    """Run ``job``; 0 on success, 2 on a user error (printed), 128 + signal when stopped by one."""
     try:
-        args = parse_args(argv)
-        run(args)
+        job()
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except StoppedBySignal as stop:
         return 128 + stop.signum
+    except WorkerFailed as failed:
+        return failed.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

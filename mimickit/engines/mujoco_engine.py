@@ -34,6 +34,7 @@ import torch
 from mimickit.anim.kin_char_model import JointType, KinCharModel
 from mimickit.anim.mjcf_loader import character_body_ids, kin_model_from_mjmodel
 from mimickit.engines.engine import BASE_CONFIG_KEYS, ControlMode, Engine
+from mimickit.util import distributed
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
 from mimickit.util.paths import resolve_path
@@ -73,7 +74,9 @@ class MujocoEngine(Engine):
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
                  source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
         super().__init__(config, num_envs, device, source)
-        self._num_threads = int(config.get("num_threads", 0)) or (os.cpu_count() or 1)
+        # 0: this machine's cores shared by its worker processes
+        self._num_threads = int(config.get("num_threads", 0)) or max(1, (os.cpu_count() or 1)
+                                                                      // distributed.local_world_size())
         integrator = config.get("integrator", "implicitfast")
         if integrator not in _INTEGRATORS:
             raise ConfigError(f"{source}: integrator must be one of {sorted(_INTEGRATORS)}, found {integrator!r}")

@@ -13,6 +13,7 @@ from mimickit.envs.base_env import BaseEnv
 from mimickit.learning.base_agent import BASE_AGENT_KEYS
 from mimickit.learning.ppo_agent import PPOAgent, action_bound_loss
 from mimickit.learning.replay_buffer import TrajectoryReplay
+from mimickit.util import distributed
 from mimickit.util.config import ConfigError
 
 AWR_KEYS = BASE_AGENT_KEYS + (
@@ -62,7 +63,8 @@ class AWRAgent(PPOAgent):
         returns = self._value_targets(self.replay.stacked("next_obs"), self.replay.stacked("reward"),
                                       self.replay.stacked("done"))
         adv = returns - self.model.value(self._norm_obs(obs))
-        adv_mean, adv_std = adv.mean(), adv.std()
+        pooled = distributed.is_distributed()
+        adv_mean, adv_std = distributed.pooled_mean_std(adv) if pooled else (adv.mean(), adv.std())
         weights = awr_weights((adv - adv_mean) / adv_std.clamp_min(1e-5), float(self.config.get("awr_temp", 1.0)),
                               float(self.config.get("a_weight_clip", 20.0)))
         actions = self.replay.stacked("norm_action")

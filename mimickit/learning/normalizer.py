@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from mimickit.util import distributed
+
 
 class Normalizer(nn.Module):
     """Normalises ``x [..., *shape]`` to ``clip((x - mean) / std)``.
@@ -34,7 +36,14 @@ class Normalizer(nn.Module):
         self._new_sum_sq += (flat ** 2).sum(0)
 
     def update(self) -> None:
-        """Merge the recorded samples into mean and std."""
+        """Merge the recorded samples (of every worker, pooled exactly) into mean and std."""
+        if distributed.is_distributed():
+            pooled = distributed.all_reduce_sum(torch.cat([torch.tensor([float(self._new_count)], dtype=torch.float64),
+                                                           self._new_sum.flatten(), self._new_sum_sq.flatten()]))
+            n = self._new_sum.numel()
+            self._new_count = int(pooled[0].item())
+            self._new_sum = pooled[1:1 + n].view_as(self._new_sum).clone()
+            self._new_sum_sq = pooled[1 + n:].view_as(self._new_sum_sq).clone()
         if self._new_count == 0:
             return
         old = int(self.count.item())
@@ -80,6 +89,11 @@ class DiffNormalizer(nn.Module):
         self._new_sum_abs += flat.abs().sum(0)
 
     def update(self) -> None:
+        if distributed.is_distributed():
+            pooled = distributed.all_reduce_sum(torch.cat([torch.tensor([float(self._new_count)], dtype=torch.float64),
+                                                           self._new_sum_abs.flatten()]))
+            self._new_count = int(pooled[0].item())
+            self._new_sum_abs = pooled[1:].view_as(self._new_sum_abs).clone()
         if self._new_count == 0:
             return
         old = int(self.count.item())

@@ -17,6 +17,7 @@ from mimickit.learning.base_agent import (
 )
 from mimickit.learning.ppo_model import PPOModel
 from mimickit.learning.rl_util import compute_td_lambda_return
+from mimickit.util import distributed
 from mimickit.util.config import ConfigError, check_keys
 
 PPO_KEYS = BASE_AGENT_KEYS + (
@@ -132,7 +133,8 @@ class PPOAgent(BaseAgent):
         obs = buf.get("obs")
         returns = self._value_targets(buf.get("next_obs"), buf.get("reward"), buf.get("done"))
         adv = returns - self.model.value(self._norm_obs(obs))
-        adv_mean, adv_std = adv.mean(), adv.std()
+        pooled = distributed.is_distributed()
+        adv_mean, adv_std = distributed.pooled_mean_std(adv) if pooled else (adv.mean(), adv.std())
         clip = float(c.get("norm_adv_clip", 4.0))
         buf.set("target_value", returns)
         buf.set("adv", ((adv - adv_mean) / adv_std.clamp_min(1e-5)).clamp(-clip, clip))
@@ -150,6 +152,7 @@ class PPOAgent(BaseAgent):
         opt = self.optimizers[name]
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        distributed.average_gradients(p for g in opt.param_groups for p in g["params"])
         if self._grad_clip[name] > 0:
             torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], self._grad_clip[name])
         opt.step()

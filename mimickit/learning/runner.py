@@ -20,6 +20,7 @@ import torch
 from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
 from mimickit.learning.base_agent import BaseAgent
 from mimickit.learning.return_tracker import ReturnTracker
+from mimickit.util import distributed
 from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mimickit.util.config import ConfigError
 from mimickit.util.logger import Logger, format_table
@@ -73,6 +74,11 @@ class Runner:
 
     Reads ``iters_per_output`` (log / test / checkpoint period, 100) and ``test_episodes`` (deterministic
     episodes at each output iteration, 32) from the agent config, as upstream keeps them there.
+
+    With several workers (``mimickit.util.distributed``) every worker runs this loop on its own envs: sample
+    counts add up over workers, tests share the episodes, logged values are pooled, the workers agree each
+    iteration on stopping and on timed checkpoints, and only rank 0 logs and writes files (with every
+    worker's RNG state, so a resume with the same number of workers is exact).
     """
 
     def __init__(self, env: BaseEnv, agent: BaseAgent) -> None:
@@ -112,7 +118,7 @@ class Runner:
         with torch.no_grad():
             obs = self.rollout(obs, self.agent.steps_per_iter)
         info.update(self.agent.update())
-        self.sample_count += self.agent.steps_per_iter * self.env.num_envs
+        self.sample_count += self.agent.steps_per_iter * self.env.num_envs * distributed.world_size()
         return obs, info
 
     def _reset_done_envs(self, obs: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
@@ -128,7 +134,7 @@ class Runner:
         return obs.clone()
 
     # -------------------------------------------------------------------------------------- training
-    def train(self, max_samples: int, out_dir: str | Path, logger: Logger, save_int_models: bool = False,
+    def train(self, max_samples: int, out_dir: str | Path, logger: Logger | None, save_int_models: bool = False,
               checkpoint_interval: float = 300.0) -> int | None:
         """Train until ``max_samples`` environment steps; writes ``model.pt`` (atomically) and a log row at
         every output iteration, and ``model.pt`` also every ``checkpoint_interval`` seconds. A loaded
@@ -149,8 +155,10 @@ class Runner:
         last_save = session_start
         self.train_tracker.reset()
         self.env.get_diagnostics()  # start the reward-term means at this session's first training step
+        main = distributed.is_main()
+        signum = None
         with StopRequest() as stop:
-            while self.sample_count < max_samples and stop.signum is None:
+            while self.sample_count < max_samples and signum is None:
                 iter_start = time.perf_counter()
                 obs, train_info = self.run_iteration(obs)
                 output_iter = self.iteration % self.iters_per_output == 0 or self.sample_count >= max_samples
@@ -160,13 +168,19 @@ class Runner:
                 elapsed = time.perf_counter() - session_start
                 self.wall_time = wall_offset + elapsed
                 row = self._log_row(self.last_test_info, train_info, self.wall_time,
-                                    (self.sample_count - start_samples) / max(elapsed, 1e-9))
-                self._print_progress(row, max_samples, time.perf_counter() - iter_start)
+                                    (self.sample_count - start_samples) / max(elapsed, 1e-9), pooled=output_iter)
+                if main:
+                    self._print_progress(row, max_samples, time.perf_counter() - iter_start)
                 self.iteration += 1
-                if output_iter:
+                if output_iter and main:
                     print(format_table(row), flush=True)
-                    logger.write(row, self.sample_count)
-                if output_iter or stop.signum is not None or time.perf_counter() - last_save >= checkpoint_interval:
+                    if logger is not None:
+                        logger.write(row, self.sample_count)
+                # every worker takes the same decisions: stop (any worker signalled) and timed checkpoints
+                agreed = distributed.all_reduce_max(torch.tensor(
+                    [float(stop.signum or 0), float(time.perf_counter() - last_save >= checkpoint_interval)]))
+                signum = int(agreed[0]) or None
+                if output_iter or signum is not None or agreed[1] > 0:
                     self.save(model_path)
                     last_save = time.perf_counter()
                 if output_iter:
@@ -175,14 +189,20 @@ class Runner:
                                   with_training_state=False)
                     self.train_tracker.reset()
                     obs = self._reset_all()
-        if stop.signum is not None:
+        if signum is not None and main:
             print(f"Stopped at iteration {self.iteration - 1}; checkpoint written to {model_path} "
                   f"(continue with --resume true)", flush=True)
-        return stop.signum
+        return signum
 
     def _log_row(self, test_info: dict[str, Any], train_info: dict[str, float], wall_time: float,
-                 samples_per_sec: float) -> dict[str, Any]:
+                 samples_per_sec: float, pooled: bool = False) -> dict[str, Any]:
+        """One log row; ``pooled``: training statistics and diagnostics over every worker (a collective)."""
         tracker = self.train_tracker
+        if pooled and distributed.is_distributed():
+            tracker = self._pooled_tracker()
+            gathered = distributed.all_gather_objects(train_info)
+            train_info = {k: sum(g[k] for g in gathered) / len(gathered) for k in train_info}
+            samples_per_sec = sum(distributed.all_gather_objects(samples_per_sec))
         row: dict[str, Any] = {
             "Iteration": self.iteration, "Wall_Time": wall_time / 3600.0, "Samples": self.sample_count,
             "Samples_Per_Sec": samples_per_sec,
@@ -200,6 +220,20 @@ class Runner:
         row["Num_Faults"] = getattr(self.env, "fault_count", 0)
         row.update(self.agent.normalizer_info())
         return row
+
+    def _pooled_tracker(self) -> ReturnTracker:
+        """The training episode statistics of every worker in one tracker (for logging only)."""
+        mine = self.train_tracker
+        parts = distributed.all_gather_objects((mine.num_episodes, mine.return_sum, mine.length_sum,
+                                                {int(k): v for k, v in mine.done_counts.items()}))
+        pooled = ReturnTracker(1, self.agent.device)
+        for num, ret, length, counts in parts:
+            pooled.num_episodes += num
+            pooled.return_sum += ret
+            pooled.length_sum += length
+            for flag in pooled.done_counts:
+                pooled.done_counts[flag] += counts[int(flag)]
+        return pooled
 
     def _print_progress(self, row: dict[str, Any], max_samples: int, iter_seconds: float) -> None:
         rate = row["Samples_Per_Sec"]
@@ -221,7 +255,8 @@ class Runner:
         self.set_mode(EnvMode.TEST)
         tracker = self.test_tracker
         tracker.reset()
-        quota = episode_quota(max(num_episodes, 1), self.env.num_envs).to(self.agent.device)
+        world, rank, n = distributed.world_size(), distributed.rank(), self.env.num_envs
+        quota = episode_quota(max(num_episodes, 1), n * world)[rank * n:(rank + 1) * n].to(self.agent.device)
         episode_metrics: dict[str, list[float]] = {}
         with torch.no_grad():
             obs = self._reset_all()
@@ -234,31 +269,44 @@ class Runner:
                         episode_metrics.setdefault(key, []).extend(values[counted].tolist())
                 tracker.update(reward, done, counted)
                 obs = self._reset_done_envs(next_obs, done)
-        result = {"mean_return": tracker.mean_return, "mean_ep_len": tracker.mean_length,
-                  "num_eps": tracker.num_episodes, "returns": list(tracker.episode_returns),
-                  "episode_metrics": episode_metrics}
+        returns, length_sum = list(tracker.episode_returns), tracker.length_sum
+        if distributed.is_distributed():  # every worker's episodes, in rank order
+            parts = distributed.all_gather_objects((returns, length_sum, episode_metrics))
+            returns = [r for part in parts for r in part[0]]
+            length_sum = sum(part[1] for part in parts)
+            episode_metrics = {k: [v for part in parts for v in part[2].get(k, [])] for k in parts[0][2]}
+        count = len(returns)
+        result = {"mean_return": sum(returns) / max(count, 1), "mean_ep_len": length_sum / max(count, 1),
+                  "num_eps": count, "returns": returns, "episode_metrics": episode_metrics}
         for key, values in episode_metrics.items():
             result[key] = sum(values) / len(values) if values else math.nan
         return result
 
     # ----------------------------------------------------------------------------------- checkpoints
     @staticmethod
-    def training_state_path(path: str | Path) -> Path:
-        """Where the agent's training-only state (e.g. a replay buffer) of checkpoint ``path`` is kept."""
+    def training_state_path(path: str | Path, rank: int = 0) -> Path:
+        """Where worker ``rank``'s training-only state (e.g. a replay buffer) of checkpoint ``path`` is kept."""
         path = Path(path)
-        return path.with_name(f"{path.stem}_training_state.pt")
+        suffix = "" if rank == 0 else f"_rank{rank}"
+        return path.with_name(f"{path.stem}_training_state{suffix}.pt")
 
     def save(self, path: str | Path, with_training_state: bool = True) -> None:
         """Agent (networks, normalisers), optimisers, counters, RNG state and the last test, atomically; with
-        ``with_training_state`` the agent's training-only state goes to :meth:`training_state_path` first."""
+        ``with_training_state`` the agent's training-only state goes to :meth:`training_state_path` first.
+        With several workers every worker must call it: rank 0 writes the checkpoint with every worker's RNG
+        state, each worker its own training-only state."""
         training_state = self.agent.training_state() if with_training_state else {}
         if training_state:
-            save_checkpoint(self.training_state_path(path), training_state)
+            save_checkpoint(self.training_state_path(path, distributed.rank()), training_state)
+        world = distributed.world_size()
+        rng = distributed.all_gather_objects(rng_state()) if world > 1 else rng_state()
+        if not distributed.is_main():
+            return
         save_checkpoint(path, {
             "format": CHECKPOINT_FORMAT, "signature": self.agent.signature(), "agent": self.agent.state_dict(),
             "optimizers": self.agent.optimizer_states(),
             "iteration": self.iteration, "sample_count": self.sample_count, "wall_time": self.wall_time,
-            "rng": rng_state(),
+            "rng": rng, "world_size": world,
             "last_test": {k: float(v) for k, v in self.last_test_info.items() if isinstance(v, (int, float))},
         })
 
@@ -278,16 +326,21 @@ class Runner:
             raise CheckpointError(f"{path}: network shapes differ from this agent config: "
                                   f"{str(err).splitlines()[0]}") from None
         if resume:
+            saved_world, world = int(payload.get("world_size", 1)), distributed.world_size()
+            if saved_world != world:
+                raise CheckpointError(f"{path}: written by a run with {saved_world} worker(s); resume it with the "
+                                      f"same number (--num_workers {saved_world}), not {world}")
             self.last_test_info = dict(payload.get("last_test", {}))
             self.iteration = int(payload["iteration"])
             self.sample_count = int(payload["sample_count"])
             self.wall_time = float(payload["wall_time"])
-            set_rng_state(payload["rng"])
+            set_rng_state(payload["rng"][distributed.rank()] if world > 1 else payload["rng"])
             self.agent.load_optimizer_states(payload["optimizers"], self.sample_count, path)
-            state_path = self.training_state_path(path)
+            state_path = self.training_state_path(path, distributed.rank())
             if state_path.exists():
                 self.agent.load_training_state(load_checkpoint(state_path, self.agent.device))
             elif self.agent.training_state():
                 print(f"{state_path} not found: the agent's training-only state (replay buffer) starts empty, so "
                       f"this continuation is not bit-exact", flush=True)
-        print(f"Loaded model parameters from {path}", flush=True)
+        if distributed.is_main():
+            print(f"Loaded model parameters from {path}", flush=True)

@@ -44,7 +44,8 @@ ARGS: dict[str, ArgSpec] = {
     "logger": ArgSpec(str, "txt", "txt, tb (TensorBoard) or wandb"),
     "visualize": ArgSpec(bool, False, "open MuJoCo's viewer on env 0 (needs a display)"),
     "video": ArgSpec(bool, False, "test mode: render env 0 offscreen into <out_dir>/video.gif"),
-    "devices": ArgSpec(list, ["cpu"], "torch device for networks and tensors (one device per process)"),
+    "devices": ArgSpec(list, ["cpu"], "torch device per worker process (cpu cpu, cuda:0 cuda:1: one worker each)"),
+    "num_workers": ArgSpec(int, 1, "train with this many processes (torch.distributed; gloo on CPU, NCCL on GPU)"),
     "checkpoint_interval": ArgSpec(float, 300.0, "train: also write model.pt every this many seconds (wall-clock)"),
     "save_int_models": ArgSpec(bool, False, "also keep <out_dir>/int_models/model_<iter>.pt at every output"),
 }

@@ -1,0 +1,71 @@
+"""Two worker processes (gloo on CPU): identical networks after training, normaliser statistics pooled exactly,
+the samples of an iteration add up over workers, and the command line trains and resumes with workers."""
+
+import torch
+import torch.multiprocessing as mp
+
+from mimickit.learning.normalizer import Normalizer
+from mimickit.learning.ppo_agent import PPOAgent
+from mimickit.learning.runner import Runner
+from mimickit.run import main
+from mimickit.util import distributed
+from mimickit.util.config import load_yaml
+from mimickit.util.logger import Logger
+
+from ..conftest import REPO_ROOT
+from .point_mass_env import PointMassEnv
+
+TINY = REPO_ROOT / "tests/data/configs/tiny_ppo_agent.yaml"
+
+
+def _worker(rank: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)
+    distributed.init(rank, 2, torch.device("cpu"), master_port=port)
+    try:
+        # pooled normaliser: worker r records its own half of the data
+        data = torch.arange(40, dtype=torch.float32).reshape(20, 2) ** 1.5
+        norm = Normalizer((2,))
+        norm.record(data[rank * 10:(rank + 1) * 10])
+        norm.update()
+        # training: different seeds per worker, networks synchronised at the start
+        torch.manual_seed(100 + rank)
+        env = PointMassEnv(num_envs=4)
+        agent = PPOAgent(load_yaml(TINY), env)
+        distributed.broadcast_module(agent)
+        runner = Runner(env, agent)
+        obs = runner._reset_all()
+        _, _ = runner.run_iteration(obs)
+        samples_after_one = runner.sample_count
+        runner.train(5 * 2 * 4 * 8, out, Logger(out) if rank == 0 else None)
+        torch.save({"norm": (norm.mean, norm.std), "agent": agent.state_dict(), "samples": samples_after_one},
+                   f"{out}/rank{rank}.pt")
+    finally:
+        distributed.shutdown()
+
+
+def test_two_workers_stay_identical_and_pool_statistics(tmp_path):
+    mp.start_processes(_worker, args=(distributed.free_port(), str(tmp_path)), nprocs=2, join=True,
+                       start_method="spawn")
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    for key in r0["agent"]:
+        assert torch.equal(r0["agent"][key], r1["agent"][key]), key
+    single = Normalizer((2,))
+    single.record(torch.arange(40, dtype=torch.float32).reshape(20, 2) ** 1.5)
+    single.update()
+    for pooled in (r0["norm"], r1["norm"]):
+        assert torch.allclose(pooled[0], single.mean) and torch.allclose(pooled[1], single.std)
+    # 2 workers x 4 envs x 8 steps: the samples of one iteration of 1 worker x 8 envs
+    assert r0["samples"] == r1["samples"] == 8 * 8
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["world_size"] == 2
+
+
+def test_command_line_trains_with_two_workers_and_resumes_only_with_two(tmp_path, capsys):
+    args = ["--env_config", "data/envs/deepmimic_humanoid_env.yaml", "--agent_config", str(TINY),
+            "--num_envs", "2", "--rand_seed", "4", "--out_dir", str(tmp_path)]
+    assert main(args + ["--num_workers", "2", "--max_samples", "64"]) == 0
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert saved["sample_count"] == 64 and len(saved["rng"]) == 2
+    assert main(args + ["--resume", "true", "--max_samples", "96"]) == 2  # one worker
+    assert "written by a run with 2 worker(s)" in capsys.readouterr().err
+    assert main(args + ["--num_workers", "2", "--resume", "true", "--max_samples", "96"]) == 0
+    assert torch.load(tmp_path / "model.pt", weights_only=True)["sample_count"] == 96
