@@ -1,5 +1,6 @@
 """Export a trained policy for use outside MimicKit: an ONNX actor with the observation and action normalisers
-folded in, and a JSON sidecar describing its inputs, outputs and the character it drives.
+folded in, a JSON sidecar describing its inputs, outputs and the character it drives, and (MuJoCo engine) the
+compiled scene as ``.mjb`` with the index layout ``tools/sim2sim.py`` needs.
 
     mimickit export --model_file output/deepmimic_humanoid_walk/model.pt --out policy.onnx
 """
@@ -111,6 +112,9 @@ def export_policy(model_file: str, out: str, arg_file: str = "args/deepmimic_hum
                           dynamic_shapes={"obs": {0: torch.export.Dim("batch")}}, dynamo=True, verbose=False,
                           external_data=False)
         sidecar = describe(env, agent, env_config, args["engine_config"])
+        if hasattr(env.engine, "save_model"):  # the exact scene, for tools/sim2sim.py
+            env.engine.save_model(str(out_path.with_suffix(".mjb")))
+            sidecar["mujoco"] = {"model_file": out_path.with_suffix(".mjb").name, **env.engine.mujoco_layout()}
         out_path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1) + "\n")
         return sidecar
     finally:

@@ -538,6 +538,30 @@ class MujocoEngine(Engine):
         """The compiled MuJoCo model (for renderers and benchmarks; environments must not use it)."""
         return self._model
 
+    def save_model(self, path: str) -> None:
+        """Write the compiled scene as MuJoCo binary (``.mjb``): the character, ground, contact sensors and the
+        actuators exactly as this engine drives them (same MuJoCo version needed to load it)."""
+        mujoco.mj_saveModel(self._model, str(path), None)
+
+    def mujoco_layout(self) -> dict[str, Any]:
+        """Where the character lives in the compiled model, for code that simulates it without MimicKit:
+        MuJoCo body id per character body, the root joint's qpos / qvel addresses, per joint (character order)
+        its type, DoF slice, hinge axis and qpos / qvel addresses, and the DoF each actuator drives."""
+        m, km = self._model, self._kin_model
+        joints = []
+        for j, joint in enumerate(km.joints[1:], start=1):
+            entry = {"name": joint.name, "type": joint.joint_type.name.lower(), "dof_idx": joint.dof_idx,
+                     "dof_dim": joint.dof_dim, "axis": list(joint.axis)}
+            if joint.joint_type != JointType.FIXED:
+                jnt = int(m.body_jntadr[self._body_ids[j]])
+                entry.update(qpos_adr=int(m.jnt_qposadr[jnt]), qvel_adr=int(m.jnt_dofadr[jnt]))
+            joints.append(entry)
+        return {"body_ids": [int(b) for b in self._body_ids], "root_qpos_adr": self._root_qpos,
+                "root_qvel_adr": self._root_qvel, "joints": joints, "actuator_dof": self._act_dof.tolist(),
+                "ground_force_sensor_adr": [int(m.sensor_adr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SENSOR,
+                                                                             f"ground_force:{name}")])
+                                            for name in km.body_names]}
+
     # --------------------------------------------------------------------------------- visualisation
     def start_video_recording(self) -> None:
         if self._recorder is None:

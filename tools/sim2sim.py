@@ -1,0 +1,388 @@
+#!/usr/bin/env python
+"""Play a policy exported by ``mimickit export`` in plain MuJoCo, without MimicKit.
+
+Depends only on numpy, mujoco and onnxruntime (and the standard library): one ``MjData`` steps the exported
+scene (``policy.mjb``), observations are computed here from the sidecar's description (``policy.json``), the
+reference clip is read from its ``.pkl`` with a restricted unpickler. For tracking policies it reports how
+long episodes survive and the paper's position tracking error (Eq. 2) against the clip, the way MimicKit's
+test mode does (random start time in the clip, deterministic actions, episodes end when a body other than
+the allowed contact bodies touches the ground). This file is the template for running a policy in another
+simulator or on hardware.
+
+    python tools/sim2sim.py --policy policy.onnx --episodes 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import pickle
+import sys
+from pathlib import Path
+
+import mujoco
+import numpy as np
+
+# ---------------------------------------------------------------------------------- quaternions (x, y, z, w)
+
+
+def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ax, ay, az, aw = np.moveaxis(a, -1, 0)
+    bx, by, bz, bw = np.moveaxis(b, -1, 0)
+    return np.stack([aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz], axis=-1)
+
+
+def quat_conj(q: np.ndarray) -> np.ndarray:
+    return q * np.array([-1.0, -1.0, -1.0, 1.0])
+
+
+def quat_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
+    u, w = q[..., :3], q[..., 3:]
+    t = 2.0 * np.cross(u, v)
+    return v + w * t + np.cross(u, t)
+
+
+def quat_from_exp_map(e: np.ndarray) -> np.ndarray:
+    angle = np.linalg.norm(e, axis=-1, keepdims=True)
+    scale = np.where(angle > 1e-6, np.sin(0.5 * angle) / np.maximum(angle, 1e-6), 0.5 - angle ** 2 / 48.0)
+    return np.concatenate([e * scale, np.cos(0.5 * angle)], axis=-1)
+
+
+def quat_to_exp_map(q: np.ndarray) -> np.ndarray:
+    q = np.where(q[..., 3:] < 0, -q, q)
+    s = np.linalg.norm(q[..., :3], axis=-1, keepdims=True)
+    angle = 2.0 * np.arctan2(s, q[..., 3:])
+    scale = np.where(s > 1e-6, angle / np.maximum(s, 1e-6), 2.0 / np.maximum(q[..., 3:], 0.5))
+    return q[..., :3] * scale
+
+
+def quat_axis_angle(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    return np.concatenate([axis * np.sin(0.5 * angle)[..., None], np.cos(0.5 * angle)[..., None]], axis=-1)
+
+
+def slerp(q0: np.ndarray, q1: np.ndarray, t: float) -> np.ndarray:
+    cos_half = np.sum(q0 * q1, axis=-1, keepdims=True)
+    q1 = np.where(cos_half < 0, -q1, q1)
+    half = np.arccos(np.clip(np.abs(cos_half), 0.0, 1.0))
+    sin_half = np.sin(half)
+    near = sin_half < 1e-4
+    safe = np.where(near, 1.0, sin_half)
+    w0 = np.where(near, 1.0 - t, np.sin((1.0 - t) * half) / safe)
+    w1 = np.where(near, t, np.sin(t * half) / safe)
+    q = w0 * q0 + w1 * q1
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def heading_inv(q: np.ndarray) -> np.ndarray:
+    x, y, z, w = q
+    heading = math.atan2(2 * (x * y + w * z), 1 - 2 * (y * y + z * z))
+    return np.array([0.0, 0.0, math.sin(-0.5 * heading), math.cos(-0.5 * heading)])
+
+
+def tan_norm(q: np.ndarray) -> np.ndarray:
+    x, y, z, w = np.moveaxis(q, -1, 0)
+    return np.stack([1 - 2 * (y * y + z * z), 2 * (x * y + w * z), 2 * (x * z - w * y),
+                     2 * (x * z + w * y), 2 * (y * z - w * x), 1 - 2 * (x * x + y * y)], axis=-1)
+
+
+def wxyz_to_xyzw(q: np.ndarray) -> np.ndarray:
+    return np.concatenate([q[..., 1:], q[..., :1]], axis=-1)
+
+
+# ----------------------------------------------------------------------------------------------- the clip
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """Rebuilds numbers, strings, containers and numpy arrays; refuses anything else."""
+
+    def find_class(self, module: str, name: str):
+        allowed = {"ndarray", "dtype", "_reconstruct", "scalar", "_frombuffer"}
+        if module.startswith("numpy") and name in allowed:
+            renamed = (module.replace("numpy.core", "numpy._core"), module.replace("numpy._core", "numpy.core"))
+            for candidate in (module, *renamed):
+                try:
+                    return getattr(__import__(candidate, fromlist=[name]), name)
+                except (ImportError, AttributeError):
+                    continue
+        if (module, name) == ("_codecs", "encode"):
+            import codecs
+
+            return codecs.encode
+        raise pickle.UnpicklingError(f"refused to load {module}.{name}")
+
+
+class Clip:
+    """A MimicKit clip (root position, root exp map, DoFs per frame) with MotionLib's interpolation."""
+
+    def __init__(self, path: str, joints: list[dict]) -> None:
+        data = _ArraysOnly(io.BytesIO(Path(path).read_bytes())).load()
+        frames = np.asarray(data["frames"], dtype=np.float64)
+        self.fps, self.wrap = float(data["fps"]), int(data["loop_mode"]) == 1
+        self.num_frames = frames.shape[0]
+        self.length = (self.num_frames - 1) / self.fps
+        self.joints = joints
+        self.root_pos = frames[:, :3]
+        self.root_rot = quat_from_exp_map(frames[:, 3:6])
+        self.joint_rot = np.stack([self._joint_quat(frames[:, 6:], j) for j in joints], axis=1)
+        delta = self.root_pos[-1] - self.root_pos[0]
+        self.wrap_delta = np.array([delta[0], delta[1], 0.0]) if self.wrap else np.zeros(3)
+
+    @staticmethod
+    def _joint_quat(dofs: np.ndarray, joint: dict) -> np.ndarray:
+        s = slice(joint["dof_idx"], joint["dof_idx"] + joint["dof_dim"])
+        if joint["type"] == "spherical":
+            return quat_from_exp_map(dofs[:, s])
+        if joint["type"] == "hinge":
+            return quat_axis_angle(np.asarray(joint["axis"]), dofs[:, s][:, 0])
+        return np.tile([0.0, 0.0, 0.0, 1.0], (dofs.shape[0], 1))
+
+    def _index(self, t: float) -> tuple[int, int, float]:
+        phase = t / max(self.length, 1e-6)
+        phase = phase - math.floor(phase) if self.wrap else phase
+        f = min(max(phase, 0.0), 1.0) * (self.num_frames - 1)
+        i0 = min(math.floor(f), self.num_frames - 1)
+        return i0, min(i0 + 1, self.num_frames - 1), min(max(f - i0, 0.0), 1.0)
+
+    def pose(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Root position, root rotation and joint rotations ``[J, 4]`` at time ``t`` [s]."""
+        i0, i1, b = self._index(t)
+        loops = math.floor(t / max(self.length, 1e-6))
+        root_pos = (1 - b) * self.root_pos[i0] + b * self.root_pos[i1] + loops * self.wrap_delta
+        return (root_pos, slerp(self.root_rot[i0], self.root_rot[i1], b),
+                slerp(self.joint_rot[i0], self.joint_rot[i1], b))
+
+    def velocities(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Forward-difference root velocity, root angular velocity (world) and joint angular velocities
+        (child-local, ``[J, 3]``) of the frame interval holding ``t``."""
+        i0, _, _ = self._index(t)
+        i0 = min(i0, self.num_frames - 2)
+        i1 = i0 + 1
+        root_vel = (self.root_pos[i1] - self.root_pos[i0]) * self.fps
+        root_ang = quat_to_exp_map(quat_mul(self.root_rot[i1], quat_conj(self.root_rot[i0]))) * self.fps
+        joint_ang = quat_to_exp_map(quat_mul(quat_conj(self.joint_rot[i0]), self.joint_rot[i1])) * self.fps
+        return root_vel, root_ang, joint_ang
+
+
+# ------------------------------------------------------------------------------------------- the character
+
+
+class Character:
+    """Reads and writes the character's state in an ``MjData`` through the sidecar's index layout."""
+
+    def __init__(self, layout: dict) -> None:
+        self.bodies = np.asarray(layout["body_ids"])
+        self.rq, self.rv = layout["root_qpos_adr"], layout["root_qvel_adr"]
+        self.joints = layout["joints"]
+        self.dof_size = sum(j["dof_dim"] for j in self.joints)
+        self.actuator_dof = np.asarray(layout["actuator_dof"])
+        self.contact_adr = np.asarray(layout["ground_force_sensor_adr"])
+
+    def root(self, d: mujoco.MjData) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        rot = wxyz_to_xyzw(d.qpos[self.rq + 3:self.rq + 7])
+        rot = rot / np.linalg.norm(rot)
+        return (d.qpos[self.rq:self.rq + 3].copy(), rot, d.qvel[self.rv:self.rv + 3].copy(),
+                quat_rotate(rot, d.qvel[self.rv + 3:self.rv + 6]))
+
+    def joint_rot(self, d: mujoco.MjData) -> np.ndarray:
+        out = []
+        for j in self.joints:
+            if j["type"] == "spherical":
+                q = wxyz_to_xyzw(d.qpos[j["qpos_adr"]:j["qpos_adr"] + 4])
+                out.append(q / np.linalg.norm(q))
+            elif j["type"] == "hinge":
+                out.append(quat_axis_angle(np.asarray(j["axis"]), np.asarray(d.qpos[j["qpos_adr"]])))
+            else:
+                out.append(np.array([0.0, 0.0, 0.0, 1.0]))
+        return np.stack(out)
+
+    def dof_vel(self, d: mujoco.MjData) -> np.ndarray:
+        return np.concatenate([d.qvel[j["qvel_adr"]:j["qvel_adr"] + j["dof_dim"]] for j in self.joints if j["dof_dim"]])
+
+    def dofs_of(self, joint_rot: np.ndarray) -> np.ndarray:
+        """DoF positions of joint rotations ``[J, 4]`` (exp maps; hinge twist angles)."""
+        out = []
+        for j, q in zip(self.joints, joint_rot, strict=True):
+            if j["type"] == "spherical":
+                out.append(quat_to_exp_map(q))
+            elif j["type"] == "hinge":
+                axis = np.asarray(j["axis"])
+                out.append(np.array([2.0 * math.atan2(float(q[:3] @ axis), float(q[3]))]))
+                out[-1] = (out[-1] + math.pi) % (2 * math.pi) - math.pi
+        return np.concatenate(out)
+
+    def set_state(self, d: mujoco.MjData, root_pos, root_rot, joint_rot, root_vel, root_ang_vel, joint_ang) -> None:
+        d.qpos[self.rq:self.rq + 3] = root_pos
+        d.qpos[self.rq + 3:self.rq + 7] = np.concatenate([root_rot[3:], root_rot[:3]])
+        d.qvel[self.rv:self.rv + 3] = root_vel
+        d.qvel[self.rv + 3:self.rv + 6] = quat_rotate(quat_conj(root_rot), root_ang_vel)
+        for j, q, w in zip(self.joints, joint_rot, joint_ang, strict=True):
+            if j["type"] == "spherical":
+                d.qpos[j["qpos_adr"]:j["qpos_adr"] + 4] = np.concatenate([q[3:], q[:3]])
+                d.qvel[j["qvel_adr"]:j["qvel_adr"] + 3] = w
+            elif j["type"] == "hinge":
+                d.qpos[j["qpos_adr"]] = 2.0 * math.atan2(float(q[:3] @ np.asarray(j["axis"])), float(q[3]))
+                d.qvel[j["qvel_adr"]] = float(w @ np.asarray(j["axis"]))
+
+
+def body_positions(model: mujoco.MjModel, scratch: mujoco.MjData, char: Character, root_pos, root_rot,
+                   joint_rot) -> np.ndarray:
+    """World body-origin positions ``[B, 3]`` of a pose (MuJoCo's kinematics on a scratch ``MjData``)."""
+    char.set_state(scratch, root_pos, root_rot, joint_rot, np.zeros(3), np.zeros(3), np.zeros((len(joint_rot), 3)))
+    mujoco.mj_kinematics(model, scratch)
+    return scratch.xpos[char.bodies].copy()
+
+
+# ----------------------------------------------------------------------------------------- observations
+
+
+def char_obs(root_pos, root_rot, root_vel, root_ang_vel, joint_rot, dof_vel, key_pos, global_obs, height) -> np.ndarray:
+    rel_key = key_pos - root_pos
+    rot_obs, vel, ang = root_rot, root_vel, root_ang_vel
+    if not global_obs:
+        h = heading_inv(root_rot)
+        rot_obs, vel, ang, rel_key = quat_mul(h, root_rot), quat_rotate(h, root_vel), quat_rotate(h, root_ang_vel), \
+            quat_rotate(h, rel_key)
+    parts = ([root_pos[2:3]] if height else []) + [tan_norm(rot_obs), vel, ang, tan_norm(joint_rot).ravel(), dof_vel,
+                                                   rel_key.ravel()]
+    return np.concatenate(parts)
+
+
+def target_obs(char_root_pos, frames, global_obs, height) -> np.ndarray:
+    """Future reference frames ``[(root_pos, root_rot, joint_rot, key_pos)]`` as MimicKit encodes them."""
+    out = []
+    h = None if global_obs else heading_inv(frames[0][1])
+    for root_pos, root_rot, joint_rot, key_pos in frames:
+        rel_key = key_pos - root_pos
+        if global_obs:
+            rel_root, rot_obs = root_pos - char_root_pos, root_rot
+        else:
+            rel_root, rot_obs = quat_rotate(h, root_pos - frames[0][0]), quat_mul(h, root_rot)
+            rel_key = quat_rotate(h, rel_key)
+        rel_root = np.concatenate([rel_root[:2], root_pos[2:3]]) if height else rel_root[:2]
+        out.append(np.concatenate([rel_root, tan_norm(rot_obs), tan_norm(joint_rot).ravel(), rel_key.ravel()]))
+    return np.concatenate(out)
+
+
+def phase_obs(phase: float, num_encoding: int) -> np.ndarray:
+    freqs = 2.0 * math.pi * 2.0 ** np.arange(num_encoding)
+    return np.concatenate([[phase], np.sin(phase * freqs), np.cos(phase * freqs)])
+
+
+# ------------------------------------------------------------------------------------------------ playing
+
+
+class Sim2Sim:
+    """An exported tracking policy in one ``MjData``."""
+
+    def __init__(self, policy: str, motion_file: str | None = None) -> None:
+        import onnxruntime
+
+        self.spec = json.loads(Path(policy).with_suffix(".json").read_text())
+        mj = self.spec["mujoco"]
+        self.model = mujoco.MjModel.from_binary_path(str(Path(policy).parent / mj["model_file"]))
+        self.data, self.scratch = mujoco.MjData(self.model), mujoco.MjData(self.model)
+        self.char = Character(mj)
+        self.session = onnxruntime.InferenceSession(str(policy))
+        env = self.spec["env_config"]
+        names = self.spec["character"]["body_names"]
+        self.key_ids = [names.index(n) for n in env.get("key_bodies", [])]
+        allowed = {names.index(n) for n in env.get("contact_bodies", [])}
+        self.forbidden = np.array([i not in allowed for i in range(len(names))])
+        self.contact_check = bool(allowed) and bool(env.get("enable_early_termination", True))
+        self.global_obs, self.height = bool(env["global_obs"]), bool(env.get("root_height_obs", True))
+        self.tar_steps = env.get("tar_obs_steps", [1]) if env.get("enable_tar_obs", False) else []
+        self.phase = int(env.get("num_phase_encoding", 0)) if env.get("enable_phase_obs", True) else None
+        rates = self.spec["rates"]
+        self.dt = 1.0 / rates["control_freq"]
+        self.substeps = round(rates["sim_freq"] / rates["control_freq"])
+        self.episode_length = float(env["episode_length"])
+        clip = motion_file or env["motion_file"]
+        self.clip = Clip(str(clip), self.char.joints)
+        self.low, self.high = np.asarray(self.spec["action"]["low"]), np.asarray(self.spec["action"]["high"])
+        self.residual = bool(self.spec["action"]["residual_action"])
+
+    def _ref(self, t: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        root_pos, root_rot, joint_rot = self.clip.pose(t)
+        bodies = body_positions(self.model, self.scratch, self.char, root_pos, root_rot, joint_rot)
+        return root_pos, root_rot, joint_rot, bodies
+
+    def observe(self, t: float) -> np.ndarray:
+        d, c = self.data, self.char
+        root_pos, root_rot, root_vel, root_ang = c.root(d)
+        key_pos = d.xpos[c.bodies[self.key_ids]]
+        parts = [char_obs(root_pos, root_rot, root_vel, root_ang, c.joint_rot(d), c.dof_vel(d), key_pos,
+                          self.global_obs, self.height)]
+        if self.phase is not None:
+            phase = t / max(self.clip.length, 1e-6)
+            phase = phase - math.floor(phase) if self.clip.wrap else phase
+            parts.append(phase_obs(min(max(phase, 0.0), 1.0), self.phase))
+        if self.tar_steps:
+            frames = []
+            for k in self.tar_steps:
+                rp, rr, jr, bodies = self._ref(t + k * self.dt)
+                frames.append((rp, rr, jr, bodies[self.key_ids]))
+            parts.append(target_obs(root_pos, frames, self.global_obs, self.height))
+        return np.concatenate(parts).astype(np.float32)
+
+    def reset(self, t0: float) -> None:
+        mujoco.mj_resetData(self.model, self.data)
+        root_pos, root_rot, joint_rot = self.clip.pose(t0)
+        root_vel, root_ang, joint_ang = self.clip.velocities(t0)
+        self.char.set_state(self.data, root_pos, root_rot, joint_rot, root_vel, root_ang, joint_ang)
+        mujoco.mj_forward(self.model, self.data)
+
+    def step(self, t: float, obs: np.ndarray) -> None:
+        action = self.session.run(["action"], {"obs": obs[None]})[0][0].astype(np.float64)
+        action = np.clip(action, self.low, self.high)
+        target = action + (self.char.dofs_of(self.clip.pose(t + self.dt)[2]) if self.residual else 0.0)
+        self.data.ctrl[:] = target[self.char.actuator_dof]
+        for _ in range(self.substeps):
+            mujoco.mj_step(self.model, self.data)
+        # body positions of the new state (sensor readings stay those of the last substep, as in MimicKit)
+        mujoco.mj_kinematics(self.model, self.data)
+
+    def fell(self) -> bool:
+        if not self.contact_check:
+            return False
+        forces = np.abs(self.data.sensordata[self.char.contact_adr[:, None] + np.arange(3)]).max(axis=1)
+        return bool((forces[self.forbidden] > 0.1).any())
+
+    def episode(self, t0: float) -> tuple[float, float]:
+        """One test episode from clip time ``t0``: (seconds survived, mean Eq. 2 position error [m])."""
+        self.reset(t0)
+        steps, errors = round(self.episode_length / self.dt), []
+        for k in range(steps):
+            t = t0 + k * self.dt
+            self.step(t, self.observe(t))
+            ref_bodies = self._ref(t + self.dt)[3]
+            sim = self.data.xpos[self.char.bodies]
+            rel = (ref_bodies[1:] - ref_bodies[:1]) - (sim[1:] - sim[:1])
+            errors.append((np.linalg.norm(rel, axis=-1).sum() + np.linalg.norm(ref_bodies[0] - sim[0])) / len(sim))
+            if self.fell():
+                return (k + 1) * self.dt, float(np.mean(errors))
+        return steps * self.dt, float(np.mean(errors))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policy", required=True, help="the .onnx written by mimickit export (.json/.mjb beside it)")
+    parser.add_argument("--motion_file", default="", help="the clip (default: the one the sidecar names)")
+    parser.add_argument("--episodes", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    cli = parser.parse_args(argv)
+    sim = Sim2Sim(cli.policy, cli.motion_file or None)
+    rng = np.random.default_rng(cli.seed)
+    results = [sim.episode(float(rng.uniform(0.0, sim.clip.length))) for _ in range(cli.episodes)]
+    survival = np.array([r[0] for r in results])
+    e_pos = np.array([r[1] for r in results])
+    print(f"{cli.episodes} episodes: survived {survival.mean():.2f} of {sim.episode_length:.1f} s "
+          f"({100 * np.mean(survival >= sim.episode_length - 1e-6):.0f}% to the end), "
+          f"e_pos {e_pos.mean():.4f} +- {e_pos.std():.4f} m")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
