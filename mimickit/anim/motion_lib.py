@@ -140,6 +140,15 @@ class MotionLib:
     def get_motion_loop_mode(self, motion_ids: torch.Tensor) -> torch.Tensor:
         return self._loop_mode[motion_ids]
 
+    def sample_only(self, motion_ids: torch.Tensor) -> None:
+        """Sample only ``motion_ids`` from now on (their weights renormalised; e.g. one worker's share)."""
+        keep = torch.zeros_like(self._weights, dtype=torch.bool)
+        keep[motion_ids.to(self.device)] = True
+        weights = torch.where(keep, self._weights, torch.zeros_like(self._weights))
+        if float(weights.sum()) <= 0:
+            raise ValueError("sample_only needs at least one clip with a positive weight")
+        self._weights = weights / weights.sum()
+
     # ------------------------------------------------------------------------------------- sampling
     def sample_motions(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` clip ids drawn with replacement by weight."""

@@ -18,6 +18,7 @@ from mimickit.envs.terms.rewards import (
     compute_tracking_reward,
 )
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
+from mimickit.util import distributed
 from mimickit.util.config import ConfigError
 
 _REWARD_KEYS = tuple(f"reward_{t}_{k}" for t in REWARD_TERMS for k in ("w", "scale"))
@@ -49,6 +50,9 @@ class DeepMimicEnv(CharEnv):
     def _build_task(self) -> None:
         cfg = self.config
         self.motion_lib = MotionLib(cfg["motion_file"], self.kin_model, self.device)
+        world, rank = distributed.world_size(), distributed.rank()
+        if world > 1 and self.motion_lib.num_motions >= world:  # each worker trains on its share of the clips
+            self.motion_lib.sample_only(torch.arange(rank, self.motion_lib.num_motions, world))
         self.enable_early_termination = bool(cfg["enable_early_termination"])
         self.pose_termination = bool(cfg.get("pose_termination", False))
         self.pose_termination_dist = float(cfg.get("pose_termination_dist", 1.0))

@@ -1,9 +1,11 @@
 """Two worker processes (gloo on CPU): identical networks after training, normaliser statistics pooled exactly,
 the samples of an iteration add up over workers, and the command line trains and resumes with workers."""
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
+from mimickit.envs.env_builder import build_env
 from mimickit.learning.normalizer import Normalizer
 from mimickit.learning.ppo_agent import PPOAgent
 from mimickit.learning.runner import Runner
@@ -43,6 +45,26 @@ def _worker(rank: int, port: int, out: str) -> None:
         distributed.shutdown()
 
 
+def _clip_share_worker(rank: int, port: int, out: str) -> None:
+    distributed.init(rank, 2, torch.device("cpu"), master_port=port)
+    try:
+        env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
+                        str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2,
+                        motion_file="data/datasets/dataset_humanoid_locomotion.yaml")
+        torch.save(env.motion_lib.weights, f"{out}/weights{rank}.pt")
+        env.close()
+    finally:
+        distributed.shutdown()
+
+
+def test_workers_share_the_clips_of_a_dataset(tmp_path):
+    mp.start_processes(_clip_share_worker, args=(distributed.free_port(), str(tmp_path)), nprocs=2, join=True,
+                       start_method="spawn")
+    w0, w1 = (torch.load(tmp_path / f"weights{r}.pt", weights_only=True) for r in (0, 1))
+    assert w0.numel() == 7 and torch.count_nonzero(w0[1::2]) == 0 and torch.count_nonzero(w1[0::2]) == 0
+    assert w0.sum().item() == pytest.approx(1.0) and w1.sum().item() == pytest.approx(1.0)
+
+
 def test_two_workers_stay_identical_and_pool_statistics(tmp_path):
     mp.start_processes(_worker, args=(distributed.free_port(), str(tmp_path)), nprocs=2, join=True,
                        start_method="spawn")
@@ -69,3 +91,16 @@ def test_command_line_trains_with_two_workers_and_resumes_only_with_two(tmp_path
     assert "written by a run with 2 worker(s)" in capsys.readouterr().err
     assert main(args + ["--num_workers", "2", "--resume", "true", "--max_samples", "96"]) == 0
     assert torch.load(tmp_path / "model.pt", weights_only=True)["sample_count"] == 96
+
+
+def test_resume_with_the_same_workers_is_exact(tmp_path):
+    args = ["--env_config", "data/envs/deepmimic_humanoid_env.yaml", "--agent_config", str(TINY),
+            "--num_envs", "2", "--rand_seed", "6", "--num_workers", "2"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(args + ["--out_dir", str(straight), "--max_samples", "160"]) == 0  # 5 iterations of 32
+    assert main(args + ["--out_dir", str(split), "--max_samples", "96"]) == 0
+    assert main(args + ["--out_dir", str(split), "--max_samples", "160", "--resume", "true"]) == 0
+    a = torch.load(straight / "model.pt", weights_only=True)["agent"]
+    b = torch.load(split / "model.pt", weights_only=True)["agent"]
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
