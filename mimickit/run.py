@@ -36,6 +36,7 @@ from mimickit.util.checkpoint import CheckpointError
 from mimickit.util.config import ConfigError
 from mimickit.util.logger import Logger, check_logger_available
 from mimickit.util.paths import resolve_path
+from mimickit.util.video import mp4_available, write_video
 
 USER_ERRORS = (ConfigError, MotionFileError, CheckpointError, CharModelError)
 
@@ -81,28 +82,11 @@ def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
             print(f"{label}: {mean:.4f} +- {std:.4f} {unit}")
     if args["video"]:
         frames = env.engine.stop_video_recording()
-        path = out_dir / "video.gif"
-        write_gif(path, frames, frame_time=env.engine.timestep)
+        path = write_video(out_dir / "videos" / "test", frames, frame_time=env.engine.timestep)
         results["video"] = str(path)
         print(f"Wrote {len(frames)} frames to {path}")
     (out_dir / "test_results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
-
-
-def gif_durations(num_frames: int, frame_time: float) -> list[int]:
-    """Per-frame GIF durations [ms] that keep real time: GIF stores centiseconds, so a 33.3-ms frame becomes
-    30, 30, 40, ... with each frame ending at the centisecond nearest its true end time."""
-    ends = [round((i + 1) * frame_time * 100) * 10 for i in range(num_frames)]
-    return [end - start for start, end in zip([0] + ends[:-1], ends, strict=True)]
-
-
-def write_gif(path: Path, frames: list[np.ndarray], frame_time: float) -> None:
-    """Frames ``[H, W, 3]`` uint8 shown ``frame_time`` seconds each, looping."""
-    from PIL import Image
-
-    images = [Image.fromarray(f) for f in frames]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=gif_durations(len(images), frame_time),
-                   loop=0)
 
 
 def worker_count(args: dict) -> int:
@@ -199,24 +183,25 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // distributed.local_world_size()))
     out_dir = Path(args["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    if args["video"]:
-        if args["mode"] != "test":
-            raise ConfigError("--video records test episodes; use it with --mode test")
+    if args["video"] and not mp4_available():
         try:
             import PIL  # noqa: F401
         except ImportError:
-            raise ConfigError("--video needs Pillow: pip install pillow") from None
+            raise ConfigError("--video needs imageio-ffmpeg (MP4) or Pillow (GIF): pip install -e '.[video]'") from None
     if not args["env_config"]:
         raise ConfigError("--env_config is required (or an --arg_file that sets it)")
     check_logger_available(args["logger"])
     env = build_env(args["env_config"], args["engine_config"] or None, args["num_envs"], device,
-                    visualize=args["visualize"], record_video=args["video"], motion_file=args["motion_file"])
+                    visualize=args["visualize"] and main_process, record_video=args["video"] and main_process,
+                    motion_file=args["motion_file"])
     try:
         agent = build_agent(args["agent_config"], env, device)
         distributed.broadcast_module(agent)  # every worker starts from rank 0's networks
         print(f"Built {agent.NAME} agent with {sum(p.numel() for p in agent.parameters() if p.requires_grad):,} "
               f"trainable parameters", flush=True)
         runner = Runner(env, agent)
+        if args["mode"] == "train" and args["video"] and main_process:
+            runner.video_frames = TRAINING_VIDEO_FRAMES
         if args["mode"] == "train":
             model_file = args["model_file"] or (str(out_dir / "model.pt") if args["resume"] else "")
             if model_file:  # a checkpoint continues exactly: weights, optimisers, counters, RNG state
@@ -250,6 +235,8 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
     finally:
         env.close()
 
+
+TRAINING_VIDEO_FRAMES = 150  # frames of env 0 recorded at each output iteration with --video true (5 s)
 
 SUBCOMMANDS = {"export": "mimickit.export", "plot": "mimickit.plot"}
 

@@ -16,7 +16,8 @@ from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
 from mimickit.learning.return_tracker import ReturnTracker
 from mimickit.learning.runner import Runner, episode_quota
-from mimickit.run import gif_durations, main
+from mimickit.run import main
+from mimickit.util.video import gif_durations
 
 from .conftest import REPO_ROOT
 

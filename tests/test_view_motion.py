@@ -1,26 +1,74 @@
-"""The motion viewer renders clips headless into a GIF (needs OSMesa or EGL: apt-get install libosmesa6)."""
+"""Headless video (needs OSMesa or EGL: apt-get install libosmesa6): the motion viewer's clip, test episodes with
+the reference drawn as a ghost, and short clips during training."""
 
 import ctypes.util
 import os
 
 import numpy as np
 import pytest
+import torch
 
 from mimickit.run import main
+
+from .conftest import REPO_ROOT
 
 HEADLESS_GL = os.environ.get("MUJOCO_GL") in ("osmesa", "egl") or bool(os.environ.get("DISPLAY"))
 
 
-@pytest.mark.skipif(not HEADLESS_GL and not ctypes.util.find_library("OSMesa"),
-                    reason="no OpenGL backend: apt-get install libosmesa6 (CI installs it)")
-def test_view_motion_writes_a_video_of_the_clip(tmp_path):
-    from PIL import Image
+needs_gl = pytest.mark.skipif(not HEADLESS_GL and not ctypes.util.find_library("OSMesa"),
+                              reason="no OpenGL backend: apt-get install libosmesa6 (CI installs it)")
 
+
+def read_frames(path):
+    import imageio.v2 as imageio
+
+    return [np.asarray(f)[..., :3] for f in imageio.mimread(path, memtest=False)]
+
+
+@needs_gl
+def test_view_motion_writes_a_video_of_the_clip(tmp_path):
     code = main(["--arg_file", "args/view_motion_humanoid_args.txt", "--num_envs", "1", "--test_episodes", "1",
                  "--video", "true", "--out_dir", str(tmp_path)])
     assert code == 0
-    gif = Image.open(tmp_path / "video.gif")
-    assert gif.n_frames >= 30  # one looping walk episode at 30 frames/s
-    gif.seek(gif.n_frames // 2)
-    frame = np.asarray(gif.convert("RGB")).astype(float)
-    assert frame.std() > 10.0  # a rendered scene, not a blank image
+    (video,) = (tmp_path / "videos").glob("test.*")
+    frames = read_frames(video)
+    assert len(frames) >= 30  # one looping walk episode at 30 frames/s
+    assert frames[len(frames) // 2].astype(float).std() > 10.0  # a rendered scene, not a blank image
+
+
+@needs_gl
+def test_the_reference_is_drawn_as_a_ghost(tmp_path):
+    from mimickit.envs.env_builder import build_env
+
+    env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
+                    str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 1, record_video=True)
+    try:
+        env.reset()
+        engine = env.engine
+        recorder = engine._recorder
+        state = engine._state[0].copy()
+        with_ghost = recorder.render(state)  # the env showed its reference at reset: the ghost overlaps
+        shifted = env._ref["root_pos"][0] + torch.tensor([0.0, 0.8, 0.0])
+        engine.show_reference(env.char_id, shifted, env._ref["root_rot"][0],
+                              env.kin_model.rot_to_dof(env._ref["joint_rot"][0]))
+        beside = recorder.render(state)
+        recorder.set_ghost(None)
+        alone = recorder.render(state)
+    finally:
+        env.close()
+    moved = np.abs(beside.astype(int) - alone.astype(int)).sum(-1) > 30
+    assert moved.mean() > 0.01  # a second, translucent body appears beside the character
+    ghost = beside[moved].astype(int)
+    assert (ghost[:, 0] > ghost[:, 2]).mean() > 0.8  # tinted orange (the character is blue)
+    assert not np.array_equal(with_ghost, alone)
+
+
+@needs_gl
+def test_training_records_a_short_clip_at_output_iterations(tmp_path):
+    out = tmp_path / "run"
+    assert main(["--env_config", "data/envs/deepmimic_humanoid_env.yaml", "--agent_config",
+                 "tests/data/configs/tiny_ppo_agent.yaml", "--num_envs", "2", "--rand_seed", "1",
+                 "--max_samples", "16", "--video", "true", "--out_dir", str(out)]) == 0
+    videos = sorted((out / "videos").iterdir())
+    assert [v.stem for v in videos] == ["iteration_000000"]
+    assert 10 <= len(read_frames(videos[0])) <= 150

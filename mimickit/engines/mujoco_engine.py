@@ -153,10 +153,12 @@ class MujocoEngine(Engine):
         if self._visualize or self._record_video:
             from mimickit.engines.mujoco_render import MujocoRecorder, MujocoViewer
 
+            root = int(self._body_ids[0])
             if self._visualize:
-                self._viewer = MujocoViewer(self._model, self.timestep)
+                self._viewer = MujocoViewer(self._model, self.timestep, root)
             if self._record_video:
-                self._recorder = MujocoRecorder(self._model)
+                size = float(self._default_state[1 + self._root_qpos + 2])  # the root's start height [m]
+                self._recorder = MujocoRecorder(self._model, root, [int(b) for b in self._body_ids], size)
 
     def _add_ground(self, spec: mujoco.MjSpec) -> None:
         tex = spec.add_texture(name="ground_checker", type=mujoco.mjtTexture.mjTEXTURE_2D,
@@ -563,9 +565,30 @@ class MujocoEngine(Engine):
                                             for name in km.body_names]}
 
     # --------------------------------------------------------------------------------- visualisation
-    def start_video_recording(self) -> None:
+    @property
+    def renders(self) -> bool:
+        return self._recorder is not None
+
+    def show_reference(self, obj_id: int, root_pos: torch.Tensor, root_rot: torch.Tensor,
+                       dof_pos: torch.Tensor) -> None:
+        if self._recorder is None:
+            return
+        self._check_obj(obj_id)
+        qpos = self._default_state[1:1 + self._model.nq].copy()
+        rq = self._root_qpos
+        qpos[rq:rq + 3] = root_pos.detach().cpu().double().numpy()
+        qpos[rq + 3:rq + 7] = rot.xyzw_to_wxyz(rot.quat_unit(root_rot.detach().cpu().double())).numpy()
+        dof = dof_pos.detach().cpu().double()
+        if len(self._ball_dof):
+            qpos[self._ball_qpos.numpy()] = rot.exp_map_to_quat(dof[self._ball_dof]).numpy()
+        if len(self._hinge_dof):
+            qpos[self._hinge_qpos.numpy()] = dof[self._hinge_dof].numpy()
+        self._recorder.set_ghost(qpos)
+
+    def start_video_recording(self, max_frames: int = 0) -> None:
         if self._recorder is None:
             raise RuntimeError("build the engine with record_video=True to record")
+        self._recorder.max_frames = max_frames
         self._recorder.start()
 
     def stop_video_recording(self) -> list[np.ndarray]:

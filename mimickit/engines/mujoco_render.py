@@ -15,27 +15,55 @@ import numpy as np
 _STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
 
+GHOST_RGBA = np.array([1.0, 0.55, 0.15, 0.4], dtype=np.float32)  # the reference pose: translucent orange
+
+
 def _track_root(camera: mujoco.MjvCamera, data: mujoco.MjData, body: int) -> None:
-    camera.lookat[:2] = data.xpos[body, :2]
-    camera.lookat[2] = 0.9
+    camera.lookat[:] = data.xpos[body]
 
 
 class MujocoRecorder:
-    """Renders env 0's state into RGB frames with a camera that follows the character's root.
+    """Renders env 0's state into RGB frames with a camera that follows the character's root and frames it by
+    its size; optionally draws a reference pose as a translucent ghost over it.
 
     Args:
-        model: the engine's compiled model; width, height: frame size [px].
+        model: the engine's compiled model; root_body: the character's root body id; char_bodies: its body ids;
+        size: a length that sets the camera distance [m] (e.g. the root's standing height); width, height:
+        frame size [px]; max_frames: stop capturing after this many frames of one recording (0: no limit).
     """
 
-    def __init__(self, model: mujoco.MjModel, width: int = 640, height: int = 480) -> None:
+    def __init__(self, model: mujoco.MjModel, root_body: int, char_bodies: list[int], size: float,
+                 width: int = 640, height: int = 480, max_frames: int = 0) -> None:
         self._model = model
         self._data = mujoco.MjData(model)
+        self._ghost_data = mujoco.MjData(model)
+        self._ghost_qpos: np.ndarray | None = None
+        self._char_geoms = [g for g in range(model.ngeom) if int(model.geom_bodyid[g]) in set(char_bodies)]
         self._renderer = mujoco.Renderer(model, height=height, width=width)
         self._camera = mujoco.MjvCamera()
-        self._camera.distance, self._camera.azimuth, self._camera.elevation = 4.0, 135.0, -15.0
-        self._root = 1
+        self._camera.distance = max(1.0, 4.5 * size)
+        self._camera.azimuth, self._camera.elevation = 135.0, -15.0
+        self._root = root_body
+        self.max_frames = max_frames
         self.frames: list[np.ndarray] = []
         self.recording = False
+
+    def set_ghost(self, qpos: np.ndarray | None) -> None:
+        """Draw the pose ``qpos`` (a full qpos vector) translucently in later frames; None removes it."""
+        self._ghost_qpos = None if qpos is None else np.array(qpos, dtype=np.float64)
+
+    def _add_ghost(self, scene: mujoco.MjvScene) -> None:
+        m, ghost = self._model, self._ghost_data
+        ghost.qpos[:] = self._ghost_qpos
+        mujoco.mj_kinematics(m, ghost)
+        for g in self._char_geoms:
+            if scene.ngeom >= scene.maxgeom:
+                break
+            geom = scene.geoms[scene.ngeom]
+            mujoco.mjv_initGeom(geom, int(m.geom_type[g]), m.geom_size[g], ghost.geom_xpos[g], ghost.geom_xmat[g],
+                                GHOST_RGBA)
+            geom.dataid = int(m.geom_dataid[g])
+            scene.ngeom += 1
 
     def render(self, state: np.ndarray) -> np.ndarray:
         """One ``[H, W, 3]`` uint8 frame of a full-physics state vector."""
@@ -43,12 +71,16 @@ class MujocoRecorder:
         mujoco.mj_forward(self._model, self._data)
         _track_root(self._camera, self._data, self._root)
         self._renderer.update_scene(self._data, camera=self._camera)
+        if self._ghost_qpos is not None:
+            self._add_ghost(self._renderer.scene)
         return self._renderer.render().copy()
 
     def start(self) -> None:
         self.frames, self.recording = [], True
 
     def capture(self, state: np.ndarray) -> None:
+        if self.max_frames and len(self.frames) >= self.max_frames:
+            return
         self.frames.append(self.render(state))
 
     def stop(self) -> list[np.ndarray]:
@@ -63,10 +95,11 @@ class MujocoRecorder:
 class MujocoViewer:
     """MuJoCo's interactive viewer showing env 0, paced to real time (needs a display)."""
 
-    def __init__(self, model: mujoco.MjModel, control_dt: float) -> None:
+    def __init__(self, model: mujoco.MjModel, control_dt: float, root_body: int) -> None:
         import mujoco.viewer
 
         self._model = model
+        self._root = root_body
         self._data = mujoco.MjData(model)
         self._dt = control_dt
         self._handle = mujoco.viewer.launch_passive(model, self._data)
@@ -77,7 +110,7 @@ class MujocoViewer:
         mujoco.mj_setState(self._model, self._data, state, _STATE_SPEC)
         mujoco.mj_forward(self._model, self._data)
         with self._handle.lock():
-            _track_root(self._handle.cam, self._data, 1)
+            _track_root(self._handle.cam, self._data, self._root)
         self._handle.sync()
         wait = self._dt - (time.perf_counter() - self._last)
         if wait > 0:

@@ -18,6 +18,8 @@ class ADDEnv(AMPEnv):
     """AMPEnv with DeepMimic's termination (success at a clamped clip's end, pose termination) and the ADD
     per-step encoding of both the simulated and the reference window (humanoid: 172 per step)."""
 
+    SHOW_REFERENCE = True
+
     def _build_task(self) -> None:
         super()._build_task()
         # [N, T, ...] reference states at the same motion times as disc_history

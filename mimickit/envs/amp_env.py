@@ -28,6 +28,7 @@ class AMPEnv(DeepMimicEnv):
 
     CONFIG_KEYS = AMP_KEYS
     REQUIRED_KEYS = DeepMimicEnv.REQUIRED_KEYS + ("num_disc_obs_steps",)
+    SHOW_REFERENCE = False  # style imitation follows no single clip
 
     def _build_task(self) -> None:
         super()._build_task()

@@ -46,6 +46,7 @@ class DeepMimicEnv(CharEnv):
 
     CONFIG_KEYS = DEEPMIMIC_KEYS
     REQUIRED_KEYS = CharEnv.REQUIRED_KEYS + ("motion_file", "enable_early_termination") + _REWARD_KEYS
+    SHOW_REFERENCE = True  # recorded video draws the reference pose as a ghost
 
     def _build_task(self) -> None:
         cfg = self.config
@@ -126,6 +127,10 @@ class DeepMimicEnv(CharEnv):
             self._tar[key][env_ids] = value[:, 1:1 + num_tar]
             if self.residual_action and key == "joint_rot":
                 self._cmd_ref_dof[env_ids] = self.kin_model.rot_to_dof(value[:, steps.index(1.0)])
+        if self.SHOW_REFERENCE and self.engine.renders and bool((env_ids == 0).any()):
+            r = self._ref
+            self.engine.show_reference(self.char_id, r["root_pos"][0], r["root_rot"][0],
+                                       self.kin_model.rot_to_dof(r["joint_rot"][0]))
 
     # ---------------------------------------------------------------------------------------- hooks
     def _reset_envs(self, env_ids: torch.Tensor) -> None:

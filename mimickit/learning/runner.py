@@ -25,6 +25,7 @@ from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_chec
 from mimickit.util.config import ConfigError
 from mimickit.util.logger import Logger, format_table
 from mimickit.util.rng import rng_state, set_rng_state
+from mimickit.util.video import write_video
 
 CHECKPOINT_FORMAT = "mimickit-checkpoint-1"
 # test results with fixed log columns; any other per-episode metric (e.g. a task success rate) is logged as
@@ -92,6 +93,7 @@ class Runner:
         self.train_tracker = ReturnTracker(env.num_envs, agent.device)
         self.test_tracker = ReturnTracker(env.num_envs, agent.device)
         self.last_test_info: dict[str, Any] = {}
+        self.video_frames = 0  # > 0: record that many frames of env 0 in each periodic test (training)
 
     def set_mode(self, mode: EnvMode) -> None:
         self.agent.set_mode(mode)
@@ -164,7 +166,11 @@ class Runner:
                 output_iter = self.iteration % self.iters_per_output == 0 or self.sample_count >= max_samples
                 if output_iter:
                     train_info.update(self.env.get_diagnostics())
+                    if self.video_frames:
+                        self.env.engine.start_video_recording(self.video_frames)
                     self.last_test_info = self.test(self.test_episodes)
+                    if self.video_frames:
+                        self._write_training_video(out_dir, logger)
                 elapsed = time.perf_counter() - session_start
                 self.wall_time = wall_offset + elapsed
                 row = self._log_row(self.last_test_info, train_info, self.wall_time,
@@ -193,6 +199,15 @@ class Runner:
             print(f"Stopped at iteration {self.iteration - 1}; checkpoint written to {model_path} "
                   f"(continue with --resume true)", flush=True)
         return signum
+
+    def _write_training_video(self, out_dir: Path, logger: Logger | None) -> None:
+        frames = self.env.engine.stop_video_recording()
+        if not frames:
+            return
+        path = write_video(out_dir / "videos" / f"iteration_{self.iteration:06d}", frames, self.env.engine.timestep)
+        if logger is not None:
+            logger.write_video("Test_Video", frames, self.sample_count, fps=1.0 / self.env.engine.timestep)
+        print(f"Video of the test: {path}", flush=True)
 
     def _log_row(self, test_info: dict[str, Any], train_info: dict[str, float], wall_time: float,
                  samples_per_sec: float, pooled: bool = False) -> dict[str, Any]:

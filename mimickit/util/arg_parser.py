@@ -43,7 +43,8 @@ ARGS: dict[str, ArgSpec] = {
     "rand_seed": ArgSpec(int, None, "random seed (default: from the clock, printed)"),
     "logger": ArgSpec(str, "txt", "txt, tb (TensorBoard) or wandb"),
     "visualize": ArgSpec(bool, False, "open MuJoCo's viewer on env 0 (needs a display)"),
-    "video": ArgSpec(bool, False, "test mode: render env 0 offscreen into <out_dir>/video.gif"),
+    "video": ArgSpec(bool, False, "render env 0 offscreen (reference as a ghost) to <out_dir>/videos/*.mp4: "
+                                  "test mode the test episodes, training 5 s at each output iteration"),
     "devices": ArgSpec(list, ["cpu"], "torch device per worker process (cpu cpu, cuda:0 cuda:1: one worker each)"),
     "num_workers": ArgSpec(int, 1, "train with this many processes (torch.distributed; gloo on CPU, NCCL on GPU)"),
     "checkpoint_interval": ArgSpec(float, 300.0, "train: also write model.pt every this many seconds (wall-clock)"),

@@ -6,6 +6,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
+
 from mimickit.util.config import ConfigError
 
 LOGGER_TYPES = ("txt", "tb", "wandb")
@@ -77,6 +80,22 @@ class Logger:
             self._tb.flush()
         if self._wandb is not None:
             self._wandb.log(dict(row), step=step)
+
+    def write_video(self, tag: str, frames: list[np.ndarray], step: int, fps: float) -> None:
+        """Send frames ``[H, W, 3]`` uint8 to TensorBoard (a video when moviepy is installed, else four stills)
+        and W&B; the text log keeps only numbers."""
+        clip = np.stack(frames)
+        if self._tb is not None:
+            try:
+                self._tb.add_video(tag, torch.from_numpy(clip).permute(0, 3, 1, 2)[None], step, fps=round(fps))
+            except ImportError:  # TensorBoard encodes video through moviepy
+                stills = clip[np.linspace(0, len(clip) - 1, 4).round().astype(int)]
+                self._tb.add_images(tag, stills, step, dataformats="NHWC")
+            self._tb.flush()
+        if self._wandb is not None:
+            import wandb
+
+            self._wandb.log({tag: wandb.Video(clip.transpose(0, 3, 1, 2), fps=round(fps))}, step=step)
 
     def close(self) -> None:
         if self._tb is not None:
