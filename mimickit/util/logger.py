@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from pathlib import Path
 from typing import Any
@@ -86,9 +87,9 @@ class Logger:
         and W&B; the text log keeps only numbers."""
         clip = np.stack(frames)
         if self._tb is not None:
-            try:
+            if importlib.util.find_spec("moviepy") is not None:  # TensorBoard encodes video through moviepy
                 self._tb.add_video(tag, torch.from_numpy(clip).permute(0, 3, 1, 2)[None], step, fps=round(fps))
-            except ImportError:  # TensorBoard encodes video through moviepy
+            else:
                 stills = clip[np.linspace(0, len(clip) - 1, 4).round().astype(int)]
                 self._tb.add_images(tag, stills, step, dataformats="NHWC")
             self._tb.flush()
