@@ -256,6 +256,19 @@ class MujocoEngine(Engine):
         if missing and self.control_mode != ControlMode.NONE:
             raise ConfigError(f"{self._source}: DoFs {missing} have no actuator; control_mode "
                               f"'{self.control_mode.value}' needs one per DoF")
+        dof_joint = {j.dof_idx + k: j.name for j in km.joints for k in range(j.dof_dim)}
+        if self.control_mode in (ControlMode.TORQUE, ControlMode.PD_1D):
+            unlimited = sorted({dof_joint[d] for d in range(num_dofs) if not np.isfinite(limit[d])})
+            if unlimited:
+                raise ConfigError(f"{self._source}: control_mode '{self.control_mode.value}' needs a torque limit on "
+                                  f"every actuator (forcerange, or ctrlrange on a motor); joints without one: "
+                                  f"{unlimited}")
+        if self.control_mode in (ControlMode.POS, ControlMode.PD_1D):
+            no_gain = sorted({dof_joint[d] for d in range(num_dofs) if kp[d] <= 0})
+            if no_gain:
+                raise ConfigError(f"{self._source}: control_mode '{self.control_mode.value}' needs PD gains, but the "
+                                  f"actuators of joints {no_gain} are motors and those joints have no stiffness: use "
+                                  f"position actuators (kp, kv) or give the joints stiffness and damping")
         if self.control_mode == ControlMode.PD_1D and any(j.dof_dim > 1 for j in km.joints):
             raise ConfigError(f"{self._source}: control_mode 'pd_1d' needs a character whose joints are all 1-DoF; "
                               f"this one has spherical joints (use 'pos')")

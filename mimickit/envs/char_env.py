@@ -110,8 +110,11 @@ class CharEnv(BaseEnv):
 
     # ------------------------------------------------------------------------------------- building
     def _configure_engine(self, engine: Engine) -> int:
-        """Add the scene to the engine before it is initialised; returns the character's id."""
-        return engine.add_character(self.config["char_file"], start_pos=(0.0, 0.0, 1.0))
+        """Add the scene to the engine before it is initialised; returns the character's id. The character
+        starts at ``init_pose``'s root position (1 m up without one), whatever its size."""
+        init_pose = self.config.get("init_pose") or [0.0, 0.0, 1.0]
+        start = tuple(float(x) for x in init_pose[:3]) if len(init_pose) >= 3 else (0.0, 0.0, 1.0)
+        return engine.add_character(self.config["char_file"], start_pos=start)
 
     def _build_task(self) -> None:
         """Task-specific set-up once the kinematic model exists (before the observation size is taken)."""

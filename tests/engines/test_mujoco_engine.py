@@ -278,3 +278,18 @@ def test_self_collisions_can_be_disabled():
     # in free fall with no actuation only contacts change joint angles: with self collisions the legs are
     # pushed apart, without them the right leg stays where it was put
     assert abs(crossed_legs(False) - 0.5) < 0.01 < abs(crossed_legs(True) - 0.5)
+
+
+@pytest.mark.parametrize("mode, edit, message", [
+    ("torque", ('ctrlrange="-1 1" ctrllimited="true"', 'ctrllimited="false"'),
+     r"needs a torque limit on every actuator .*\['shoulder'\]"),
+    ("pos", ('stiffness="1000" damping="30" ', ''), r"needs PD gains, but the actuators of joints \['shoulder'\]"),
+])
+def test_assets_the_engine_cannot_drive_are_named(tmp_path, mode, edit, message):
+    xml = tmp_path / "arm.xml"
+    xml.write_text((REPO_ROOT / "tests/data/hinge_arm.xml").read_text().replace(*edit))
+    engine = build_engine(load_engine_config(ENGINE_YAML, {"control_mode": mode}), 1)
+    engine.add_character(str(xml))
+    with pytest.raises(ConfigError, match=message) as err:
+        engine.initialize()
+    assert "arm.xml" in str(err.value)
