@@ -104,3 +104,17 @@ def test_resume_with_the_same_workers_is_exact(tmp_path):
     b = torch.load(split / "model.pt", weights_only=True)["agent"]
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+def test_torchrun_launches_the_same_code_path(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+           str(distributed.free_port()), "mimickit/run.py", "--env_config", "data/envs/deepmimic_humanoid_env.yaml",
+           "--agent_config", str(TINY), "--num_envs", "2", "--rand_seed", "2", "--max_samples", "64",
+           "--out_dir", str(tmp_path)]
+    done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    saved = torch.load(tmp_path / "model.pt", weights_only=True)
+    assert saved["world_size"] == 2 and saved["sample_count"] == 64
