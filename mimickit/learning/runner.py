@@ -217,7 +217,8 @@ class Runner:
             tracker = self._pooled_tracker()
             gathered = distributed.all_gather_objects(train_info)
             train_info = {k: sum(g[k] for g in gathered) / len(gathered) for k in train_info}
-            samples_per_sec = sum(distributed.all_gather_objects(samples_per_sec))
+            rates = distributed.all_gather_objects(samples_per_sec)  # each counts every worker's samples
+            samples_per_sec = sum(rates) / len(rates)
         row: dict[str, Any] = {
             "Iteration": self.iteration, "Wall_Time": wall_time / 3600.0, "Samples": self.sample_count,
             "Samples_Per_Sec": samples_per_sec,

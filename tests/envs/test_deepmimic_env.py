@@ -1,4 +1,5 @@
 import math
+import re
 
 import pytest
 import torch
@@ -15,9 +16,11 @@ ENGINE_YAML = REPO_ROOT / "data/engines/mujoco_engine.yaml"
 
 
 def upstream_env_yaml(folder) -> str:
-    """The shipped env config with upstream's absolute PD-target actions."""
+    """The shipped env config with upstream's values: absolute PD-target actions and reward scales."""
     path = folder / "upstream_env.yaml"
-    path.write_text(ENV_YAML.read_text().replace("residual_action: true", "residual_action: false"))
+    text = re.sub(r"(?m)^reward_pose_scale: .*$", "reward_pose_scale: 0.25", ENV_YAML.read_text())
+    text = re.sub(r"(?m)^reward_key_pos_scale: .*$", "reward_key_pos_scale: 10.0", text)
+    path.write_text(text.replace("residual_action: true", "residual_action: false"))
     return str(path)
 
 
