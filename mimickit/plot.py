@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -61,10 +62,13 @@ def parse_groups(entries: list[str]) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def plot(groups: list[tuple[str, list[str]]], x: str, ys: list[str], window: int, out: str) -> Path:
+def plot(groups: list[tuple[str, list[str]]], x: str, ys: list[str], window: int, out: str,
+         show: bool = False) -> Path:
+    """Draw the curves, write ``out`` (PNG) and, with ``show``, open a window too."""
     import matplotlib
 
-    matplotlib.use("Agg")
+    if not show:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(ys), figsize=(5.5 * len(ys), 4), squeeze=False)
@@ -82,6 +86,8 @@ def plot(groups: list[tuple[str, list[str]]], x: str, ys: list[str], window: int
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
+    if show:
+        plt.show()
     plt.close(fig)
     return path
 
@@ -94,9 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--y", nargs="+", default=["Test_E_Pos"], help="y column(s) [Test_E_Pos]")
     parser.add_argument("--smooth", type=int, default=1, help="moving-average window in log rows [1]")
     parser.add_argument("--out", default="output/plot.png")
+    parser.add_argument("--show", default="auto", choices=["auto", "yes", "no"],
+                        help="also open a window: auto = when a display exists [auto]")
     cli = parser.parse_args(argv)
+    show = cli.show == "yes" or (cli.show == "auto" and bool(os.environ.get("DISPLAY")))
     try:
-        path = plot(parse_groups(cli.runs), cli.x, cli.y, cli.smooth, cli.out)
+        path = plot(parse_groups(cli.runs), cli.x, cli.y, cli.smooth, cli.out, show)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
