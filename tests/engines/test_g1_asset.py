@@ -1,0 +1,51 @@
+"""The shipped Unitree G1 loads in the engine with the importer's physics: 29 hinge DoFs, 33.34 kg, the rotor
+PD gains and effort limits, and the bodies upstream's G1 configs name as key and contact bodies."""
+
+import math
+
+import pytest
+import torch
+
+from mimickit.engines.engine import build_engine, load_engine_config
+
+from ..conftest import REPO_ROOT
+
+G1 = REPO_ROOT / "data/assets/g1/g1.xml"
+
+
+@pytest.fixture(scope="module")
+def g1():
+    engine = build_engine(load_engine_config(str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), {"num_threads": 1}), 1)
+    char = engine.add_character(str(G1), start_pos=(0.0, 0.0, 0.8))
+    engine.initialize()
+    yield engine, char
+    engine.close()
+
+
+def test_g1_structure_and_mass(g1):
+    engine, char = g1
+    km = engine.get_kin_char_model(char)
+    assert km.dof_size == 29 and km.num_bodies == 31
+    assert engine.get_mass(char) == pytest.approx(33.34, abs=0.01)
+    for body in ("head_link", "left_ankle_roll_link", "right_wrist_yaw_link", "left_knee_link",
+                 "right_ankle_pitch_link"):
+        assert body in km.body_names
+    elbows = [km.joints[1:].index(j) for j in km.joints[1:] if j.name.endswith("elbow_joint")]
+    assert [km.joints[1:][i].dof_idx for i in elbows] == [18, 25]  # upstream's init pose bends DoFs 18 and 25
+
+
+def test_g1_gains_follow_the_rotor_table(g1):
+    engine, char = g1
+    km = engine.get_kin_char_model(char)
+    kp, kd = engine.get_pd_gains(char)
+    limits = engine.get_torque_limits(char)
+    by_name = {j.name: j.dof_idx for j in km.joints[1:] if j.dof_dim}
+    w = 2 * math.pi * 10
+    table = (("left_knee_joint", 0.025101925, 139.0), ("left_hip_pitch_joint", 0.01017752, 88.0),
+             ("right_wrist_yaw_joint", 0.00425, 5.0), ("waist_roll_joint", 2 * 0.003609725, 50.0))
+    for joint, armature, effort in table:
+        d = by_name[joint]
+        assert kp[d].item() == pytest.approx(armature * w * w, rel=1e-5)
+        assert kd[d].item() == pytest.approx(4 * armature * w, rel=1e-5)
+        assert limits[d].item() == pytest.approx(effort)
+    assert torch.all(kp > 0)
