@@ -1,0 +1,189 @@
+"""Retarget a clip from one character to another by inverse kinematics on corresponding bodies (mink).
+
+Each frame of the source clip is posed by forward kinematics; the source body positions, scaled by
+``scale`` about the world origin, become position targets (and, where asked, world orientations become
+orientation targets) for the named target bodies; mink solves for the target's root pose and joint angles
+within the joint limits, starting from the previous frame's solution, with a small pull towards the
+target's rest pose. Afterwards the whole clip is lifted so the feet touch but do not enter the ground,
+and quality figures are reported: foot skating, ground penetration and joint-limit violations.
+
+The correspondence lives in a yaml file (``data/retarget/*.yaml``)::
+
+    source_char: data/assets/humanoid/humanoid.xml
+    target_char: data/assets/g1/g1.xml
+    scale: auto                 # or a number: target / source size (auto: ratio of standing root heights)
+    feet: [left_ankle_roll_link, right_ankle_roll_link]   # target bodies whose geoms meet the ground
+    bodies:                     # target body: [source body, position weight, orientation weight]
+      pelvis: [pelvis, 1.0, 1.0]
+      left_ankle_roll_link: [left_foot, 1.0, 0.3]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import torch
+
+from mimickit.anim.mjcf_loader import load_mjcf_char_model
+from mimickit.anim.motion import Motion
+from mimickit.util import rotations as rot
+from mimickit.util.config import ConfigError, check_keys, load_yaml
+from mimickit.util.paths import resolve_path
+
+CONFIG_KEYS = ("source_char", "target_char", "scale", "feet", "bodies", "posture_cost", "iterations")
+CONTACT_HEIGHT = 0.02  # m: a foot lower than this counts as on the ground for the skating figure
+
+
+@dataclass
+class RetargetReport:
+    """Quality of a retargeted clip: foot skating [cm per contact frame], deepest ground penetration [cm]
+    before the lift, joint-limit violations (DoF values outside the target's ranges), position error of the
+    IK targets [cm, mean over bodies and frames]."""
+
+    foot_skating_cm: float
+    max_penetration_cm: float
+    limit_violations: int
+    target_error_cm: float
+
+
+@dataclass
+class Correspondence:
+    source_char: str
+    target_char: str
+    scale: float | None  # None: automatic
+    feet: list[str]
+    bodies: dict[str, tuple[str, float, float]]
+    posture_cost: float
+    iterations: int
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Correspondence:
+        c = load_yaml(path)
+        check_keys(c, CONFIG_KEYS, str(path), required=["source_char", "target_char", "bodies"])
+        bodies = {}
+        for target, entry in c["bodies"].items():
+            if not (isinstance(entry, list) and len(entry) == 3):
+                raise ConfigError(f"{path}: bodies.{target} must be [source body, position weight, orientation weight]")
+            bodies[target] = (str(entry[0]), float(entry[1]), float(entry[2]))
+        scale = c.get("scale", "auto")
+        return cls(str(c["source_char"]), str(c["target_char"]), None if scale == "auto" else float(scale),
+                   list(c.get("feet", [])), bodies, float(c.get("posture_cost", 0.01)), int(c.get("iterations", 20)))
+
+
+def _standing_height(model: mujoco.MjModel) -> float:
+    """Root height above the lowest geom point in the model's rest pose (qpos0 with the root at the origin)."""
+    data = mujoco.MjData(model)
+    mujoco.mj_kinematics(model, data)
+    return float(data.xpos[1, 2] - _lowest_point(model, data, range(model.ngeom)))
+
+
+def _lowest_point(model: mujoco.MjModel, data: mujoco.MjData, geoms) -> float:
+    """Lowest z of spheres and capsules among ``geoms`` (other shapes by their centre)."""
+    low = np.inf
+    for g in geoms:
+        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_PLANE:
+            continue
+        z, r = data.geom_xpos[g, 2], model.geom_size[g, 0]
+        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE:
+            low = min(low, z - r)
+        elif model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE:
+            half = abs(data.geom_xmat[g].reshape(3, 3)[2, 2]) * model.geom_size[g, 1]
+            low = min(low, z - half - r)
+        else:
+            low = min(low, z)
+    return float(low)
+
+
+def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetReport]:
+    """The clip ``motion`` of ``corr.source_char`` retargeted onto ``corr.target_char``, and its quality."""
+    import mink
+
+    src = load_mjcf_char_model(resolve_path(corr.source_char))
+    target_path = resolve_path(corr.target_char)
+    model = mujoco.MjModel.from_xml_path(str(target_path))
+    for target, (source, _, _) in corr.bodies.items():
+        if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, target) < 0:
+            raise ConfigError(f"{corr.target_char}: no body {target!r} (named in the correspondence)")
+        if source not in src.body_names:
+            raise ConfigError(f"{corr.source_char}: no body {source!r} (named in the correspondence)")
+    if np.any(model.jnt_type[1:] != mujoco.mjtJoint.mjJNT_HINGE) or model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE:
+        raise ConfigError(f"{corr.target_char}: retargeting needs a free root and hinge joints (ball-jointed "
+                          f"targets are not supported yet)")
+    src_model = mujoco.MjModel.from_xml_path(str(resolve_path(corr.source_char)))
+    scale = corr.scale or _standing_height(model) / _standing_height(src_model)
+
+    frames = torch.tensor(motion.frames, dtype=torch.float64)
+    root_rot = rot.exp_map_to_quat(frames[:, 3:6])
+    body_pos, body_rot = src.forward_kinematics(frames[:, :3], root_rot, src.dof_to_rot(frames[:, 6:]))
+    # orientation offsets: target rest orientation relative to the source's, per mapped body
+    _, rest_rot = src.forward_kinematics(
+        torch.zeros(3, dtype=torch.float64), rot.quat_identity((), torch.float64),
+        rot.quat_identity((src.num_joints,), torch.float64))
+    data = mujoco.MjData(model)
+    mujoco.mj_kinematics(model, data)
+
+    config = mink.Configuration(model)
+    tasks, targets = [], []
+    for target, (source, pos_w, rot_w) in corr.bodies.items():
+        task = mink.FrameTask(target, "body", position_cost=pos_w, orientation_cost=rot_w)
+        tgt_rest = rot.wxyz_to_xyzw(torch.tensor(data.xquat[model.body(target).id].copy()))
+        offset = rot.quat_mul(rot.quat_conjugate(rest_rot[src.get_body_id(source)]), tgt_rest)
+        tasks.append(task)
+        targets.append((task, model.body(target).id, src.get_body_id(source), pos_w, offset))
+    posture = mink.PostureTask(model, cost=corr.posture_cost)
+    posture.set_target(model.qpos0.copy())
+    tasks.append(posture)
+    limits = [mink.ConfigurationLimit(model)]
+
+    q = model.qpos0.copy()
+    q[0:3] = (body_pos[0, 0] * scale).numpy()
+    q[3:7] = rot.xyzw_to_wxyz(root_rot[0]).numpy()
+    config.update(q)
+    solutions, errors = [], []
+    for k in range(frames.shape[0]):
+        for task, _, b, _, offset in targets:
+            world_rot = rot.quat_mul(body_rot[k, b], offset)
+            pose = mink.SE3.from_rotation_and_translation(mink.SO3(rot.xyzw_to_wxyz(world_rot).numpy()),
+                                                          (body_pos[k, b] * scale).numpy())
+            task.set_target(pose)
+        for _ in range(corr.iterations * (5 if k == 0 else 1)):
+            velocity = mink.solve_ik(config, tasks, 0.05, "daqp", damping=1e-3, limits=limits)
+            config.integrate_inplace(velocity, 0.05)
+        solutions.append(config.q.copy())
+        errors.append(np.mean([np.linalg.norm(config.data.xpos[t] - (body_pos[k, b] * scale).numpy())
+                               for _, t, b, pos_w, _ in targets if pos_w > 0]))
+    qs = np.stack(solutions)
+
+    # lift: the feet's lowest point touches the ground in the frame where it is lowest, never below it
+    body_of_geom = [model.body(int(model.geom_bodyid[g])).name for g in range(model.ngeom)]
+    geoms_of = {f: [g for g in range(model.ngeom) if body_of_geom[g] == f] for f in corr.feet}
+    foot_geoms = [g for f in corr.feet for g in geoms_of[f]]
+    lowest, foot_xy = [], []
+    for q_k in qs:
+        data.qpos[:] = q_k
+        mujoco.mj_kinematics(model, data)
+        lowest.append(_lowest_point(model, data, foot_geoms) if foot_geoms else 0.0)
+        foot_xy.append([(data.xpos[model.body(f).id, :2].copy(), _lowest_point(model, data, geoms_of[f]))
+                        for f in corr.feet])
+    lowest = np.array(lowest)
+    penetration = max(0.0, -float(lowest.min()))
+    qs[:, 2] -= lowest.min()  # the clip's lowest foot point on the ground: no frame goes below it
+    skating = []
+    for f in range(len(corr.feet)):
+        for k in range(1, len(qs)):
+            (xy0, z0), (xy1, z1) = foot_xy[k - 1][f], foot_xy[k][f]
+            if z0 - lowest.min() < CONTACT_HEIGHT and z1 - lowest.min() < CONTACT_HEIGHT:
+                skating.append(np.linalg.norm(xy1 - xy0) * 100.0)
+    low, high = model.jnt_range[1:, 0], model.jnt_range[1:, 1]
+    limited = model.jnt_limited[1:].astype(bool)
+    dofs = qs[:, 7:]
+    violations = int(((dofs < low - 1e-6) | (dofs > high + 1e-6))[:, limited].sum())
+
+    root_exp = rot.quat_to_exp_map(rot.wxyz_to_xyzw(torch.tensor(qs[:, 3:7]))).numpy()
+    out = np.concatenate([qs[:, 0:3], root_exp, dofs], axis=1).astype(np.float32)
+    report = RetargetReport(float(np.mean(skating)) if skating else 0.0, penetration * 100.0, violations,
+                            float(np.mean(errors)) * 100.0)
+    return Motion(motion.loop_mode, motion.fps, out), report
