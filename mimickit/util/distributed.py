@@ -66,21 +66,22 @@ def _comm_device() -> torch.device:
     return torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
 
 
-def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
-    """Sum of ``t`` over the workers (a new tensor on ``t``'s device; ``t`` itself when single)."""
+def _all_reduce(t: torch.Tensor, op) -> torch.Tensor:
     if not is_distributed():
         return t
     buf = t.detach().to(_comm_device()).clone()
-    dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+    dist.all_reduce(buf, op=op)
     return buf.to(t.device)
+
+
+def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
+    """Sum of ``t`` over the workers (a new tensor on ``t``'s device; ``t`` itself when single)."""
+    return _all_reduce(t, dist.ReduceOp.SUM)
 
 
 def all_reduce_max(t: torch.Tensor) -> torch.Tensor:
-    if not is_distributed():
-        return t
-    buf = t.detach().to(_comm_device()).clone()
-    dist.all_reduce(buf, op=dist.ReduceOp.MAX)
-    return buf.to(t.device)
+    """Element-wise maximum of ``t`` over the workers."""
+    return _all_reduce(t, dist.ReduceOp.MAX)
 
 
 def average_gradients(params: Iterable[torch.nn.Parameter]) -> None:
