@@ -349,6 +349,8 @@ class MujocoEngine(Engine):
 
     def _rollout_call(self) -> None:
         """Step every environment ``steps_per_call`` substeps in C, then keep the last state and sensors."""
+        if self._rollout is None:
+            raise RuntimeError("the engine was closed; build a new one to step again")
         self._state[:, 0] = _STEP_START_TIME
         self._rollout.rollout(self._model_batch, self._thread_data, self._state, self._ctrl, nstep=self._steps_per_call,
                               state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
@@ -609,7 +611,11 @@ class MujocoEngine(Engine):
         return self._recorder.stop() if self._recorder is not None else []
 
     def close(self) -> None:
-        """Release the viewer and renderer (call before interpreter exit)."""
+        """Release the viewer, the renderer and the physics thread pool (call before interpreter exit: a pool
+        left to the interpreter's teardown can abort the process)."""
+        if self._rollout is not None:
+            self._rollout.close()
+            self._rollout = None
         if self._viewer is not None:
             self._viewer.close()
             self._viewer = None

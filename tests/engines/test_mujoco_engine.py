@@ -63,6 +63,15 @@ def test_identical_actions_give_bit_identical_states_across_runs_and_thread_coun
     assert torch.equal(results[0], results[1]) and torch.equal(results[1], results[2])
 
 
+def test_close_shuts_the_thread_pool_and_a_closed_engine_refuses_to_step():
+    engine, _ = make_engine(4, num_threads=2)
+    engine.step()
+    engine.close()
+    engine.close()  # closing twice is harmless
+    with pytest.raises(RuntimeError, match="engine was closed"):
+        engine.step()
+
+
 def test_resetting_a_subset_leaves_other_envs_untouched():
     actions = random_actions(16, 5, seed=4)
     engine_a, char = make_engine(5)
