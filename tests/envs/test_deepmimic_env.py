@@ -1,5 +1,6 @@
 import math
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -179,3 +180,34 @@ def test_missing_and_malformed_env_files(tmp_path):
     bad.write_text("env_name: [deepmimic\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml: malformed yaml"):
         build_env(str(bad), str(ENGINE_YAML), 1)
+
+
+def _hands_down_outcome(env_yaml: Path) -> torch.Tensor:
+    """Done flags after one step from the cartwheel's reference at the frame where a hand is lowest
+    (test mode: only ground contact can end the episode)."""
+    env = build_env(str(env_yaml), str(ENGINE_YAML), 2,
+                    motion_file="data/motions/humanoid/humanoid_cartwheel.pkl")
+    try:
+        env.set_mode(EnvMode.TEST)
+        env.reset()
+        ids = torch.zeros(200, dtype=torch.long)
+        times = torch.linspace(0.0, env.motion_lib.get_motion_length(ids[:1]).item(), 200)
+        hands = [env.kin_model.body_names.index(b) for b in ("right_hand", "left_hand")]
+        hand_z = env._frames_at(ids, times)["body_pos"][:, hands, 2].min(dim=-1).values
+        env.motion_time_offset[:] = times[hand_z.argmin()] - env.time
+        everyone = torch.arange(2)
+        env._update_reference(everyone)
+        ref = env._ref
+        env.engine.set_state(env.char_id, everyone, root_pos=ref["root_pos"], root_rot=ref["root_rot"],
+                             root_vel=ref["root_vel"], root_ang_vel=ref["root_ang_vel"],
+                             dof_pos=env.kin_model.rot_to_dof(ref["joint_rot"]), dof_vel=ref["dof_vel"])
+        _, _, done, _ = env.step(torch.zeros(2, env.kin_model.dof_size))
+        return done
+    finally:
+        env.close()
+
+
+def test_cartwheel_config_lets_the_hands_touch_the_ground():
+    assert torch.all(_hands_down_outcome(ENV_YAML) == int(DoneFlags.FAIL))  # feet only: a hand down fails
+    assert torch.all(_hands_down_outcome(REPO_ROOT / "data/envs/deepmimic_humanoid_cartwheel_env.yaml")
+                     == int(DoneFlags.NULL))
