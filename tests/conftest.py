@@ -11,7 +11,7 @@ from mimickit.anim.mjcf_loader import load_mjcf_char_model
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HUMANOID_XML = REPO_ROOT / "data/assets/humanoid/humanoid.xml"
-SHIPPED_CHARACTERS = [HUMANOID_XML]
+SHIPPED_CHARACTERS = [HUMANOID_XML, *(REPO_ROOT / f"data/assets/{c}/{c}.xml" for c in ("g1", "go2", "smpl"))]
 
 
 @pytest.fixture(scope="session")

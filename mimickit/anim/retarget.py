@@ -97,6 +97,20 @@ def _lowest_point(model: mujoco.MjModel, data: mujoco.MjData, geoms) -> float:
     return float(low)
 
 
+def _qpos_to_dofs(model: mujoco.MjModel, qpos: np.ndarray) -> np.ndarray:
+    """MuJoCo positions ``[N, nq]`` (free root first) to clip DoFs ``[N, D]``: a hinge's angle, a ball's
+    quaternion as an exp map."""
+    columns = []
+    for j in range(1, model.njnt):
+        adr = int(model.jnt_qposadr[j])
+        if model.jnt_type[j] == mujoco.mjtJoint.mjJNT_BALL:
+            quat = rot.wxyz_to_xyzw(torch.from_numpy(qpos[:, adr:adr + 4].copy()))
+            columns.append(rot.quat_to_exp_map(rot.quat_unit(quat)).numpy())
+        else:
+            columns.append(qpos[:, adr:adr + 1])
+    return np.concatenate(columns, axis=1)
+
+
 def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetReport]:
     """The clip ``motion`` of ``corr.source_char`` retargeted onto ``corr.target_char``, and its quality."""
     import mink
@@ -109,9 +123,10 @@ def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetRepo
             raise ConfigError(f"{corr.target_char}: no body {target!r} (named in the correspondence)")
         if source not in src.body_names:
             raise ConfigError(f"{corr.source_char}: no body {source!r} (named in the correspondence)")
-    if np.any(model.jnt_type[1:] != mujoco.mjtJoint.mjJNT_HINGE) or model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE:
-        raise ConfigError(f"{corr.target_char}: retargeting needs a free root and hinge joints (ball-jointed "
-                          f"targets are not supported yet)")
+    joint_ok = (model.jnt_type[1:] == mujoco.mjtJoint.mjJNT_HINGE) | (model.jnt_type[1:] == mujoco.mjtJoint.mjJNT_BALL)
+    if model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE or not np.all(joint_ok):
+        raise ConfigError(f"{corr.target_char}: retargeting needs a free root and hinge or ball joints")
+    tgt = load_mjcf_char_model(target_path)
     src_model = mujoco.MjModel.from_xml_path(str(resolve_path(corr.source_char)))
     scale = corr.scale or _standing_height(model) / _standing_height(src_model)
 
@@ -177,10 +192,9 @@ def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetRepo
             (xy0, z0), (xy1, z1) = foot_xy[k - 1][f], foot_xy[k][f]
             if z0 - lowest.min() < CONTACT_HEIGHT and z1 - lowest.min() < CONTACT_HEIGHT:
                 skating.append(np.linalg.norm(xy1 - xy0) * 100.0)
-    low, high = model.jnt_range[1:, 0], model.jnt_range[1:, 1]
-    limited = model.jnt_limited[1:].astype(bool)
-    dofs = qs[:, 7:]
-    violations = int(((dofs < low - 1e-6) | (dofs > high + 1e-6))[:, limited].sum())
+    dofs = _qpos_to_dofs(model, qs)
+    low, high = tgt.dof_low.double().numpy(), tgt.dof_high.double().numpy()
+    violations = int(((dofs < low - 1e-6) | (dofs > high + 1e-6)).sum())
 
     root_exp = rot.quat_to_exp_map(rot.wxyz_to_xyzw(torch.tensor(qs[:, 3:7]))).numpy()
     out = np.concatenate([qs[:, 0:3], root_exp, dofs], axis=1).astype(np.float32)

@@ -46,3 +46,31 @@ def test_unknown_body_is_refused(tmp_path):
     walk = load_motion(REPO_ROOT / "data/motions/humanoid/humanoid_walk.pkl")
     with pytest.raises(ConfigError, match="no body 'left_shinbone'"):
         retarget(walk, Correspondence.from_yaml(bad))
+
+
+def test_walk_onto_the_ball_jointed_smpl_humanoid():
+    """Ball joints come back as exp-map DoFs: the clip's own forward kinematics puts the SMPL ankles and wrists
+    where the scaled humanoid's are."""
+    import torch
+
+    from mimickit.anim.mjcf_loader import load_mjcf_char_model
+    from mimickit.util import rotations as rot
+
+    walk = load_motion(REPO_ROOT / "data/motions/humanoid/humanoid_walk.pkl")
+    short = Motion(walk.loop_mode, walk.fps, walk.frames[:8])
+    corr = Correspondence.from_yaml(REPO_ROOT / "data/retarget/humanoid_to_smpl.yaml")
+    clip, report = retarget(short, corr)
+    assert clip.frames.shape == (8, 6 + 69) and report.limit_violations == 0
+
+    def fk(char, frames):
+        km = load_mjcf_char_model(REPO_ROOT / char)
+        f = torch.tensor(frames, dtype=torch.float64)
+        pos, _ = km.forward_kinematics(f[:, :3], rot.exp_map_to_quat(f[:, 3:6]), km.dof_to_rot(f[:, 6:]))
+        return km, pos
+
+    smpl, smpl_pos = fk(corr.target_char, clip.frames)
+    human, human_pos = fk(corr.source_char, short.frames)
+    scale = smpl_pos[:, 0, 2].mean() / human_pos[:, 0, 2].mean()
+    for target, source in (("L_Ankle", "left_foot"), ("R_Wrist", "right_hand")):
+        gap = smpl_pos[:, smpl.get_body_id(target)] - human_pos[:, human.get_body_id(source)] * scale
+        assert gap[:, :2].norm(dim=-1).max() < 0.08, target  # horizontal: the lift moves only z
