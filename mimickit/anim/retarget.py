@@ -81,17 +81,20 @@ def _standing_height(model: mujoco.MjModel) -> float:
 
 
 def _lowest_point(model: mujoco.MjModel, data: mujoco.MjData, geoms) -> float:
-    """Lowest z of spheres and capsules among ``geoms`` (other shapes by their centre)."""
+    """Lowest z of the spheres, capsules and boxes among ``geoms`` (other shapes by their centre)."""
     low = np.inf
     for g in geoms:
-        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_PLANE:
+        kind = model.geom_type[g]
+        if kind == mujoco.mjtGeom.mjGEOM_PLANE:
             continue
-        z, r = data.geom_xpos[g, 2], model.geom_size[g, 0]
-        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_SPHERE:
-            low = min(low, z - r)
-        elif model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE:
-            half = abs(data.geom_xmat[g].reshape(3, 3)[2, 2]) * model.geom_size[g, 1]
-            low = min(low, z - half - r)
+        z, size = data.geom_xpos[g, 2], model.geom_size[g]
+        up = data.geom_xmat[g].reshape(3, 3)[2]  # world z in the geom's axes
+        if kind == mujoco.mjtGeom.mjGEOM_SPHERE:
+            low = min(low, z - size[0])
+        elif kind == mujoco.mjtGeom.mjGEOM_CAPSULE:
+            low = min(low, z - abs(up[2]) * size[1] - size[0])
+        elif kind == mujoco.mjtGeom.mjGEOM_BOX:
+            low = min(low, z - float(np.abs(up) @ size))
         else:
             low = min(low, z)
     return float(low)

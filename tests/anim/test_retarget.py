@@ -74,3 +74,17 @@ def test_walk_onto_the_ball_jointed_smpl_humanoid():
     for target, source in (("L_Ankle", "left_foot"), ("R_Wrist", "right_hand")):
         gap = smpl_pos[:, smpl.get_body_id(target)] - human_pos[:, human.get_body_id(source)] * scale
         assert gap[:, :2].norm(dim=-1).max() < 0.08, target  # horizontal: the lift moves only z
+    # the box feet's lowest corner touches the ground over the clip, never below it
+    model = mujoco.MjModel.from_xml_path(str(REPO_ROOT / corr.target_char))
+    data = mujoco.MjData(model)
+    boxes = [g for g in range(model.ngeom) if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_BOX]
+    signs = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)])
+    lowest = []
+    for frame in clip.frames:
+        f = torch.tensor(frame, dtype=torch.float64)
+        quats = rot.xyzw_to_wxyz(rot.exp_map_to_quat(f[3:].reshape(-1, 3)))
+        data.qpos[:] = np.concatenate([frame[:3], quats.reshape(-1).numpy()])
+        mujoco.mj_kinematics(model, data)
+        lowest.append(min((data.geom_xpos[g] + (signs * model.geom_size[g]) @ data.geom_xmat[g].reshape(3, 3).T)[:, 2]
+                          .min() for g in boxes))
+    assert min(lowest) == pytest.approx(0.0, abs=1e-4)
