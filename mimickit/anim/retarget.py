@@ -77,10 +77,10 @@ def _standing_height(model: mujoco.MjModel) -> float:
     """Root height above the lowest geom point in the model's rest pose (qpos0 with the root at the origin)."""
     data = mujoco.MjData(model)
     mujoco.mj_kinematics(model, data)
-    return float(data.xpos[1, 2] - _lowest_point(model, data, range(model.ngeom)))
+    return float(data.xpos[1, 2] - lowest_geom_point(model, data, range(model.ngeom)))
 
 
-def _lowest_point(model: mujoco.MjModel, data: mujoco.MjData, geoms) -> float:
+def lowest_geom_point(model: mujoco.MjModel, data: mujoco.MjData, geoms) -> float:
     """Lowest z of the spheres, capsules and boxes among ``geoms`` (other shapes by their centre)."""
     low = np.inf
     for g in geoms:
@@ -183,8 +183,8 @@ def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetRepo
     for q_k in qs:
         data.qpos[:] = q_k
         mujoco.mj_kinematics(model, data)
-        lowest.append(_lowest_point(model, data, foot_geoms) if foot_geoms else 0.0)
-        foot_xy.append([(data.xpos[model.body(f).id, :2].copy(), _lowest_point(model, data, geoms_of[f]))
+        lowest.append(lowest_geom_point(model, data, foot_geoms) if foot_geoms else 0.0)
+        foot_xy.append([(data.xpos[model.body(f).id, :2].copy(), lowest_geom_point(model, data, geoms_of[f]))
                         for f in corr.feet])
     lowest = np.array(lowest)
     penetration = max(0.0, -float(lowest.min()))
