@@ -7,7 +7,9 @@ within the joint limits, starting from the previous frame's solution, with a sma
 target's rest pose. Afterwards the whole clip is lifted so the feet touch but do not enter the ground,
 and quality figures are reported: foot skating, ground penetration and joint-limit violations.
 
-The correspondence lives in a yaml file (``data/retarget/*.yaml``)::
+The source is an MJCF character's clip (:func:`retarget`) or any skeleton's body trajectories
+(:class:`SourceMotion`, :func:`retarget_source`; BVH files via :mod:`mimickit.anim.bvh`).
+The correspondence lives in a yaml file (``data/retarget/*.yaml``; no ``source_char`` for a BVH source)::
 
     source_char: data/assets/humanoid/humanoid.xml
     target_char: data/assets/g1/g1.xml
@@ -28,7 +30,7 @@ import numpy as np
 import torch
 
 from mimickit.anim.mjcf_loader import load_mjcf_char_model
-from mimickit.anim.motion import Motion
+from mimickit.anim.motion import LoopMode, Motion
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError, check_keys, load_yaml
 from mimickit.util.paths import resolve_path
@@ -62,14 +64,14 @@ class Correspondence:
     @classmethod
     def from_yaml(cls, path: str | Path) -> Correspondence:
         c = load_yaml(path)
-        check_keys(c, CONFIG_KEYS, str(path), required=["source_char", "target_char", "bodies"])
+        check_keys(c, CONFIG_KEYS, str(path), required=["target_char", "bodies"])  # no source_char: a BVH source
         bodies = {}
         for target, entry in c["bodies"].items():
             if not (isinstance(entry, list) and len(entry) == 3):
                 raise ConfigError(f"{path}: bodies.{target} must be [source body, position weight, orientation weight]")
             bodies[target] = (str(entry[0]), float(entry[1]), float(entry[2]))
         scale = c.get("scale", "auto")
-        return cls(str(c["source_char"]), str(c["target_char"]), None if scale == "auto" else float(scale),
+        return cls(str(c.get("source_char", "")), str(c["target_char"]), None if scale == "auto" else float(scale),
                    list(c.get("feet", [])), bodies, float(c.get("posture_cost", 0.01)), int(c.get("iterations", 20)))
 
 
@@ -114,43 +116,70 @@ def _qpos_to_dofs(model: mujoco.MjModel, qpos: np.ndarray) -> np.ndarray:
     return np.concatenate(columns, axis=1)
 
 
+@dataclass
+class SourceMotion:
+    """What the retargeter needs of a source: body names ``[B]``, world positions ``[N, B, 3]`` (m) and rotations
+    ``[N, B, 4]`` (x, y, z, w) per frame, the bodies' world rotations in the rest (T-) pose ``[B, 4]``, the root's
+    standing height above the lowest point in that pose (m, for ``scale: auto``), frame rate and loop mode."""
+
+    body_names: list[str]
+    body_pos: torch.Tensor
+    body_rot: torch.Tensor
+    rest_rot: torch.Tensor
+    standing_height: float
+    fps: float
+    loop_mode: LoopMode
+
+
+def source_from_clip(motion: Motion, char_file: str | Path) -> SourceMotion:
+    """Body trajectories of a clip of the MJCF character ``char_file`` (forward kinematics)."""
+    src = load_mjcf_char_model(char_file)
+    frames = torch.tensor(motion.frames, dtype=torch.float64)
+    body_pos, body_rot = src.forward_kinematics(frames[:, :3], rot.exp_map_to_quat(frames[:, 3:6]),
+                                                src.dof_to_rot(frames[:, 6:]))
+    _, rest_rot = src.forward_kinematics(
+        torch.zeros(3, dtype=torch.float64), rot.quat_identity((), torch.float64),
+        rot.quat_identity((src.num_joints,), torch.float64))
+    height = _standing_height(mujoco.MjModel.from_xml_path(str(char_file)))
+    return SourceMotion(src.body_names, body_pos, body_rot, rest_rot, height, motion.fps, motion.loop_mode)
+
+
 def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetReport]:
     """The clip ``motion`` of ``corr.source_char`` retargeted onto ``corr.target_char``, and its quality."""
+    if not corr.source_char:
+        raise ConfigError("the correspondence names no source_char to read the clip with")
+    return retarget_source(source_from_clip(motion, resolve_path(corr.source_char)), corr)
+
+
+def retarget_source(source: SourceMotion, corr: Correspondence) -> tuple[Motion, RetargetReport]:
+    """Body trajectories ``source`` retargeted onto ``corr.target_char``, and the clip's quality."""
     import mink
 
-    src = load_mjcf_char_model(resolve_path(corr.source_char))
     target_path = resolve_path(corr.target_char)
     model = mujoco.MjModel.from_xml_path(str(target_path))
-    for target, (source, _, _) in corr.bodies.items():
+    for target, (src_body, _, _) in corr.bodies.items():
         if mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, target) < 0:
             raise ConfigError(f"{corr.target_char}: no body {target!r} (named in the correspondence)")
-        if source not in src.body_names:
-            raise ConfigError(f"{corr.source_char}: no body {source!r} (named in the correspondence)")
+        if src_body not in source.body_names:
+            raise ConfigError(f"{corr.source_char or 'source'}: no body {src_body!r} (named in the correspondence)")
     joint_ok = (model.jnt_type[1:] == mujoco.mjtJoint.mjJNT_HINGE) | (model.jnt_type[1:] == mujoco.mjtJoint.mjJNT_BALL)
     if model.jnt_type[0] != mujoco.mjtJoint.mjJNT_FREE or not np.all(joint_ok):
         raise ConfigError(f"{corr.target_char}: retargeting needs a free root and hinge or ball joints")
     tgt = load_mjcf_char_model(target_path)
-    src_model = mujoco.MjModel.from_xml_path(str(resolve_path(corr.source_char)))
-    scale = corr.scale or _standing_height(model) / _standing_height(src_model)
-
-    frames = torch.tensor(motion.frames, dtype=torch.float64)
-    root_rot = rot.exp_map_to_quat(frames[:, 3:6])
-    body_pos, body_rot = src.forward_kinematics(frames[:, :3], root_rot, src.dof_to_rot(frames[:, 6:]))
-    # orientation offsets: target rest orientation relative to the source's, per mapped body
-    _, rest_rot = src.forward_kinematics(
-        torch.zeros(3, dtype=torch.float64), rot.quat_identity((), torch.float64),
-        rot.quat_identity((src.num_joints,), torch.float64))
+    scale = corr.scale or _standing_height(model) / source.standing_height
+    body_pos, body_rot, rest_rot = source.body_pos, source.body_rot, source.rest_rot
+    src_id = {name: i for i, name in enumerate(source.body_names)}
     data = mujoco.MjData(model)
     mujoco.mj_kinematics(model, data)
 
     config = mink.Configuration(model)
     tasks, targets = [], []
-    for target, (source, pos_w, rot_w) in corr.bodies.items():
+    for target, (src_body, pos_w, rot_w) in corr.bodies.items():
         task = mink.FrameTask(target, "body", position_cost=pos_w, orientation_cost=rot_w)
         tgt_rest = rot.wxyz_to_xyzw(torch.tensor(data.xquat[model.body(target).id].copy()))
-        offset = rot.quat_mul(rot.quat_conjugate(rest_rot[src.get_body_id(source)]), tgt_rest)
+        offset = rot.quat_mul(rot.quat_conjugate(rest_rot[src_id[src_body]]), tgt_rest)
         tasks.append(task)
-        targets.append((task, model.body(target).id, src.get_body_id(source), pos_w, offset))
+        targets.append((task, model.body(target).id, src_id[src_body], pos_w, offset))
     posture = mink.PostureTask(model, cost=corr.posture_cost)
     posture.set_target(model.qpos0.copy())
     tasks.append(posture)
@@ -158,10 +187,10 @@ def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetRepo
 
     q = model.qpos0.copy()
     q[0:3] = (body_pos[0, 0] * scale).numpy()
-    q[3:7] = rot.xyzw_to_wxyz(root_rot[0]).numpy()
+    q[3:7] = rot.xyzw_to_wxyz(rot.quat_mul(body_rot[0, 0], rot.quat_conjugate(rest_rot[0]))).numpy()
     config.update(q)
     solutions, errors = [], []
-    for k in range(frames.shape[0]):
+    for k in range(body_pos.shape[0]):
         for task, _, b, _, offset in targets:
             world_rot = rot.quat_mul(body_rot[k, b], offset)
             pose = mink.SE3.from_rotation_and_translation(mink.SO3(rot.xyzw_to_wxyz(world_rot).numpy()),
@@ -203,4 +232,4 @@ def retarget(motion: Motion, corr: Correspondence) -> tuple[Motion, RetargetRepo
     out = np.concatenate([qs[:, 0:3], root_exp, dofs], axis=1).astype(np.float32)
     report = RetargetReport(float(np.mean(skating)) if skating else 0.0, penetration * 100.0, violations,
                             float(np.mean(errors)) * 100.0)
-    return Motion(motion.loop_mode, motion.fps, out), report
+    return Motion(source.loop_mode, source.fps, out), report
