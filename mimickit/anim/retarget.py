@@ -35,7 +35,8 @@ from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError, check_keys, load_yaml
 from mimickit.util.paths import resolve_path
 
-CONFIG_KEYS = ("source_char", "target_char", "scale", "feet", "bodies", "posture_cost", "iterations")
+CONFIG_KEYS = ("source_char", "target_char", "scale", "feet", "bodies", "posture_cost", "iterations",
+               "contact_height")
 CONTACT_HEIGHT = 0.02  # m: a foot lower than this counts as on the ground for the skating figure
 
 
@@ -60,6 +61,7 @@ class Correspondence:
     bodies: dict[str, tuple[str, float, float]]
     posture_cost: float
     iterations: int
+    contact_height: float = 0.0  # m; > 0: foot targets this close to their lowest height are pinned (stance)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Correspondence:
@@ -72,7 +74,8 @@ class Correspondence:
             bodies[target] = (str(entry[0]), float(entry[1]), float(entry[2]))
         scale = c.get("scale", "auto")
         return cls(str(c.get("source_char", "")), str(c["target_char"]), None if scale == "auto" else float(scale),
-                   list(c.get("feet", [])), bodies, float(c.get("posture_cost", 0.01)), int(c.get("iterations", 20)))
+                   list(c.get("feet", [])), bodies, float(c.get("posture_cost", 0.01)), int(c.get("iterations", 20)),
+                   float(c.get("contact_height", 0.0)))
 
 
 def _standing_height(model: mujoco.MjModel) -> float:
@@ -129,6 +132,27 @@ class SourceMotion:
     standing_height: float
     fps: float
     loop_mode: LoopMode
+
+
+def pin_contacts(traj: torch.Tensor, height: float) -> torch.Tensor:
+    """A foot trajectory ``[N, 3]`` (m) with its stance pinned: frames within ``height`` of the lowest point are
+    stance; each run of consecutive stance frames is put at the lowest height and at the run's mean
+    horizontal position (no sliding, no hovering). Other frames are unchanged."""
+    out = traj.clone()
+    ground = traj[:, 2].min()
+    stance = (traj[:, 2] < ground + height).tolist()
+    k = 0
+    while k < len(stance):
+        if not stance[k]:
+            k += 1
+            continue
+        end = k
+        while end + 1 < len(stance) and stance[end + 1]:
+            end += 1
+        out[k:end + 1, :2] = traj[k:end + 1, :2].mean(dim=0)
+        out[k:end + 1, 2] = ground
+        k = end + 1
+    return out
 
 
 def source_from_clip(motion: Motion, char_file: str | Path) -> SourceMotion:
@@ -189,18 +213,24 @@ def retarget_source(source: SourceMotion, corr: Correspondence) -> tuple[Motion,
     q[0:3] = (body_pos[0, 0] * scale).numpy()
     q[3:7] = rot.xyzw_to_wxyz(rot.quat_mul(body_rot[0, 0], rot.quat_conjugate(rest_rot[0]))).numpy()
     config.update(q)
+    goal = body_pos * scale
+    if corr.contact_height > 0:
+        for foot in corr.feet:
+            if foot in corr.bodies and corr.bodies[foot][1] > 0:
+                b = src_id[corr.bodies[foot][0]]
+                goal[:, b] = pin_contacts(goal[:, b], corr.contact_height)
     solutions, errors = [], []
     for k in range(body_pos.shape[0]):
         for task, _, b, _, offset in targets:
             world_rot = rot.quat_mul(body_rot[k, b], offset)
             pose = mink.SE3.from_rotation_and_translation(mink.SO3(rot.xyzw_to_wxyz(world_rot).numpy()),
-                                                          (body_pos[k, b] * scale).numpy())
+                                                          goal[k, b].numpy())
             task.set_target(pose)
         for _ in range(corr.iterations * (5 if k == 0 else 1)):
             velocity = mink.solve_ik(config, tasks, 0.05, "daqp", damping=1e-3, limits=limits)
             config.integrate_inplace(velocity, 0.05)
         solutions.append(config.q.copy())
-        errors.append(np.mean([np.linalg.norm(config.data.xpos[t] - (body_pos[k, b] * scale).numpy())
+        errors.append(np.mean([np.linalg.norm(config.data.xpos[t] - goal[k, b].numpy())
                                for _, t, b, pos_w, _ in targets if pos_w > 0]))
     qs = np.stack(solutions)
 
