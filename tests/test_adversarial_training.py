@@ -40,3 +40,15 @@ def test_amp_resume_with_its_replay_buffer_is_exact(tmp_path):
     assert any(k.startswith("disc.") for k in a)
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+@pytest.mark.parametrize("method", ["amp", "add"])
+@pytest.mark.parametrize("character", ["g1", "smpl", "go2"])
+def test_every_character_trains_with_amp_and_add(tmp_path, method, character):
+    out = tmp_path / f"{method}_{character}"
+    argv = args(method)
+    argv[1] = f"data/envs/{method}_{character}_env.yaml"
+    assert main(argv + ["--num_envs", "2", "--max_samples", "32", "--out_dir", str(out)]) == 0
+    header, *rows = (out / "log.txt").read_text().splitlines()
+    last = dict(zip(header.split(), rows[-1].split(), strict=True))
+    assert 0.0 <= float(last["Disc_Agent_Acc"]) <= 1.0 and float(last["Samples"]) == 32
