@@ -132,8 +132,11 @@ def _worker(rank: int, args: dict, world: int, port: int) -> None:
         code = _exit_code(lambda: run_process(args, device, rank))
     finally:
         distributed.shutdown()
-    if code:
-        sys.exit(code)
+    # Leave without interpreter teardown, as a forked multiprocessing child does: everything the run keeps is
+    # on disk by now, and C++ thread pools destroyed during teardown have aborted finished workers (SIGABRT).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 class WorkerFailed(Exception):
