@@ -2,15 +2,17 @@
 """Table 1 of the MimicKit paper for a set of checkpoints: tracking errors under the paper's protocol.
 
 Each ``--model CLIP=MODEL[,MODEL...]`` entry evaluates one or more checkpoints (e.g. one per seed) on a
-clip: ``CLIP`` is a clip name from ``data/motions/humanoid/`` (``walk`` -> ``humanoid_walk.pkl``) or a path
-to a clip or dataset. Protocol: deterministic policy (mean actions), ``--episodes`` test episodes per
-model spread evenly over the envs, early termination only on undesired ground contact (pose termination
-is a training device and is off in TEST mode), e_pos per Eq. 2 (m) and e_vel per Eq. 3 (rad/s), each
-averaged over an episode's steps and then over episodes. The table shows mean +- std over the models of
-a row (over episodes when a row has one model), in the paper's layout.
+clip: ``CLIP`` is a shipped clip's name (``walk`` -> ``data/motions/humanoid/humanoid_walk.pkl``, ``g1_walk``
+-> ``data/motions/g1/g1_walk.pkl``) or a path to a clip or dataset. Protocol: deterministic policy (mean
+actions), ``--episodes`` test episodes per model spread evenly over the envs, early termination only on
+undesired ground contact (pose termination is a training device and is off in TEST mode), e_pos per Eq. 2
+(m) and e_vel per Eq. 3 (rad/s), each averaged over an episode's steps and then over episodes. The table
+shows mean +- std over the models of a row (over episodes when a row has one model), in the paper's layout.
 
     python benchmarks/table1.py --model walk=data/models/deepmimic_humanoid_walk_model.pt --episodes 256
     python benchmarks/table1.py --model walk=out/s1/model.pt,out/s2/model.pt --model run=out/run/model.pt
+    python benchmarks/table1.py --arg_file args/deepmimic_g1_ppo_args.txt \
+        --model g1_walk=data/models/deepmimic_g1_walk_model.pt
 
 Rows are grouped by clip and method (DeepMimic, AMP, ADD: read from each checkpoint), so the methods of a
 clip sit side by side. A model whose folder holds the ``env_config.yaml`` / ``agent_config.yaml`` its run
@@ -55,9 +57,13 @@ def checkpoint_method(model: str) -> tuple[str, str]:
 
 
 def clip_path(name: str) -> str:
-    """A clip name (``walk``) to its shipped file, or the path as given."""
-    shipped = REPO_ROOT / "data" / "motions" / "humanoid" / f"humanoid_{name}.pkl"
-    return str(shipped) if shipped.exists() else name
+    """A clip name to its shipped file (``walk`` -> the humanoid's walk, ``g1_walk`` ->
+    ``data/motions/g1/g1_walk.pkl``), or the path as given."""
+    motions = REPO_ROOT / "data" / "motions"
+    for shipped in (motions / "humanoid" / f"humanoid_{name}.pkl", *sorted(motions.glob(f"*/{name}.pkl"))):
+        if shipped.exists():
+            return str(shipped)
+    return name
 
 
 def parse_entry(text: str) -> tuple[str, list[str]]:

@@ -1,4 +1,4 @@
-"""The shipped pretrained policy loads with the shipped configs and tracks its clip."""
+"""The shipped pretrained policies load with the shipped configs and track their clips."""
 
 import re
 import subprocess
@@ -14,22 +14,32 @@ from mimickit.learning.runner import Runner
 from .conftest import REPO_ROOT
 
 WALK_MODEL = REPO_ROOT / "data/models/deepmimic_humanoid_walk_model.pt"
+# shipped policy -> (its env config, an e_pos bound over 2 s that an untrained policy misses by far)
+SHIPPED = {"deepmimic_humanoid_walk_model.pt": ("deepmimic_humanoid_env.yaml", 0.05),  # untrained: ~0.2 m
+           "deepmimic_g1_walk_model.pt": ("deepmimic_g1_env.yaml", 0.07)}  # untrained: ~0.16 m
 
 
-def test_shipped_walk_policy_tracks_the_clip_without_falling():
+def test_every_shipped_policy_is_listed():
+    assert sorted(p.name for p in (REPO_ROOT / "data/models").glob("*.pt")) == sorted(SHIPPED)
+    for name in SHIPPED:
+        assert (REPO_ROOT / "data/logs" / name.replace("_model.pt", "_log.txt")).exists(), name
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_policy_tracks_its_clip_without_falling(name):
+    env_file, bound = SHIPPED[name]
     torch.manual_seed(0)
-    env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
-                    str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 8)
+    env = build_env(str(REPO_ROOT / "data/envs" / env_file), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 8)
     try:
         agent = build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env)
         runner = Runner(env, agent)
-        runner.load(WALK_MODEL, resume=False)
+        runner.load(REPO_ROOT / "data/models" / name, resume=False)
         env.episode_length = 2.0  # 60 control steps per episode keep the test short
         info = runner.test(8)
     finally:
         env.close()
     assert info["num_eps"] == 8 and info["mean_ep_len"] == 60  # every episode reaches the time limit
-    assert info["e_pos"] < 0.05, info["e_pos"]  # an untrained policy: ~0.2 m
+    assert info["e_pos"] < bound, info["e_pos"]
 
 
 def test_tracking_breakdown_splits_the_error_of_the_shipped_policy():

@@ -49,6 +49,13 @@ def test_table_rows_hold_exact_episode_counts_and_mean_over_models(two_models, t
     assert f"{mean:.4f} ±" in rows["walk"]
 
 
+def test_clip_names_find_every_characters_shipped_clips():
+    assert table1.clip_path("walk").endswith("data/motions/humanoid/humanoid_walk.pkl")
+    assert table1.clip_path("g1_walk").endswith("data/motions/g1/g1_walk.pkl")
+    assert table1.clip_path("go2_walk").endswith("data/motions/go2/go2_walk.pkl")
+    assert table1.clip_path("my/own.pkl") == "my/own.pkl"  # not shipped: a path, as given
+
+
 def test_bad_entry_is_refused(capsys):
     assert table1.main(["--model", "walk"]) == 2
     assert "expected CLIP=MODEL" in capsys.readouterr().err
