@@ -18,9 +18,11 @@ def args(method: str) -> list[str]:
 
 
 @pytest.mark.parametrize("method", ["amp", "add"])
-def test_short_run_writes_discriminator_diagnostics(tmp_path, method):
+def test_short_run_writes_discriminator_diagnostics(tmp_path, capsys, method):
     out = tmp_path / method
     assert main(args(method) + ["--max_samples", "96", "--out_dir", str(out)]) == 0
+    progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("iter ")]
+    assert progress and all("| disc reward " in line and "| test e_pos " in line for line in progress)
     header, *rows = (out / "log.txt").read_text().splitlines()
     columns = header.split()
     assert set(DIAGNOSTICS) <= set(columns)

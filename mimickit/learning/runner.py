@@ -256,9 +256,15 @@ class Runner:
         limited = rate > 0 and max_samples < sys.maxsize
         remaining = max(max_samples - self.sample_count, 0) / rate if limited else math.nan
         eta = f"{remaining / 60:6.1f} min" if math.isfinite(remaining) else "   n/a"
+        extras = ""
+        if "Test_E_Pos" in row:  # the last test's Eq. 2 tracking error, for envs with a reference clip
+            extras += f" | test e_pos {row['Test_E_Pos']:6.3f} m"
+        if "Disc_Reward_Mean" in row:  # adversarial agents: the env pays no reward, the discriminator does
+            agent_acc, demo_acc = row.get("Disc_Agent_Acc", math.nan), row.get("Disc_Demo_Acc", math.nan)
+            extras += f" | disc reward {row['Disc_Reward_Mean']:5.3f} acc agent {agent_acc:4.2f} demo {demo_acc:4.2f}"
         print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
               f"ETA {eta} | train return {row['Train_Return']:7.3f} len {row['Train_Episode_Length']:6.1f} | "
-              f"test return {row['Test_Return']:7.3f} | {iter_seconds:5.2f} s/iter", flush=True)
+              f"test return {row['Test_Return']:7.3f}{extras} | {iter_seconds:5.2f} s/iter", flush=True)
 
     # --------------------------------------------------------------------------------------- testing
     def test(self, num_episodes: int) -> dict[str, Any]:
