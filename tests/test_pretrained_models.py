@@ -14,15 +14,17 @@ from mimickit.learning.runner import Runner
 from .conftest import REPO_ROOT
 
 WALK_MODEL = REPO_ROOT / "data/models/deepmimic_humanoid_walk_model.pt"
-# shipped policy -> (its env config, the clip it was trained on or "" for the config's, an e_pos bound over 2 s);
-# an untrained policy falls within 2 s in all of them and reads, over the same 8 episodes: humanoid 0.214 m,
-# G1 0.156, SMPL 0.233, Go2 0.055 (a 0.27-m robot), humanoid spinkick 0.288 (the shipped one: 0.114)
-SHIPPED = {"deepmimic_humanoid_walk_model.pt": ("deepmimic_humanoid_env.yaml", "", 0.05),
-           "deepmimic_g1_walk_model.pt": ("deepmimic_g1_env.yaml", "", 0.07),
-           "deepmimic_smpl_walk_model.pt": ("deepmimic_smpl_env.yaml", "", 0.08),  # the shipped one: 0.058
-           "deepmimic_go2_walk_model.pt": ("deepmimic_go2_env.yaml", "", 0.035),
-           "deepmimic_humanoid_spinkick_model.pt": ("deepmimic_humanoid_env.yaml",
-                                                    "data/motions/humanoid/humanoid_spinkick.pkl", 0.16)}
+PPO_AGENT = "deepmimic_humanoid_ppo_cpu_agent.yaml"
+# shipped policy -> (its env config, its agent config, the clip it was trained on or "" for the env config's, an
+# e_pos bound over 2 s); an untrained policy falls within 2 s in all of them and reads, over the same 8 episodes:
+# humanoid 0.214 m, G1 0.156, SMPL 0.233, Go2 0.055 (a 0.27-m robot), humanoid spinkick 0.288 (shipped: 0.114)
+SHIPPED = {"deepmimic_humanoid_walk_model.pt": ("deepmimic_humanoid_env.yaml", PPO_AGENT, "", 0.05),
+           "deepmimic_g1_walk_model.pt": ("deepmimic_g1_env.yaml", PPO_AGENT, "", 0.07),
+           "deepmimic_smpl_walk_model.pt": ("deepmimic_smpl_env.yaml", PPO_AGENT, "", 0.08),  # shipped: 0.058
+           "deepmimic_go2_walk_model.pt": ("deepmimic_go2_env.yaml", PPO_AGENT, "", 0.035),
+           "deepmimic_humanoid_spinkick_model.pt": ("deepmimic_humanoid_env.yaml", PPO_AGENT,
+                                                    "data/motions/humanoid/humanoid_spinkick.pkl", 0.16),
+           "add_humanoid_walk_model.pt": ("add_humanoid_env.yaml", "add_humanoid_cpu_agent.yaml", "", 0.05)}
 
 
 def test_every_shipped_policy_is_listed():
@@ -33,12 +35,12 @@ def test_every_shipped_policy_is_listed():
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_policy_tracks_its_clip_without_falling(name):
-    env_file, motion_file, bound = SHIPPED[name]
+    env_file, agent_file, motion_file, bound = SHIPPED[name]
     torch.manual_seed(0)
     env = build_env(str(REPO_ROOT / "data/envs" / env_file), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 8,
                     motion_file=str(REPO_ROOT / motion_file) if motion_file else "")
     try:
-        agent = build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env)
+        agent = build_agent(str(REPO_ROOT / "data/agents" / agent_file), env)
         runner = Runner(env, agent)
         runner.load(REPO_ROOT / "data/models" / name, resume=False)
         env.episode_length = 2.0  # 60 control steps per episode keep the test short
