@@ -17,7 +17,8 @@ WALK_MODEL = REPO_ROOT / "data/models/deepmimic_humanoid_walk_model.pt"
 PPO_AGENT = "deepmimic_humanoid_ppo_cpu_agent.yaml"
 # shipped policy -> (its env config, its agent config, the clip it was trained on or "" for the env config's, an
 # e_pos bound over 2 s); an untrained policy falls within 2 s in all of them and reads, over the same 8 episodes:
-# humanoid 0.214 m, G1 0.156, SMPL 0.233, Go2 0.055 (a 0.27-m robot), humanoid spinkick 0.288 (shipped: 0.114)
+# humanoid 0.214 m, G1 0.156, SMPL 0.233, Go2 0.055 (a 0.27-m robot), humanoid spinkick 0.288 (shipped: 0.114),
+# ADD humanoid walk 0.201 (shipped: 0.027)
 SHIPPED = {"deepmimic_humanoid_walk_model.pt": ("deepmimic_humanoid_env.yaml", PPO_AGENT, "", 0.05),
            "deepmimic_g1_walk_model.pt": ("deepmimic_g1_env.yaml", PPO_AGENT, "", 0.07),
            "deepmimic_smpl_walk_model.pt": ("deepmimic_smpl_env.yaml", PPO_AGENT, "", 0.08),  # shipped: 0.058
