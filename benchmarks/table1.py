@@ -14,10 +14,11 @@ shows mean +- std over the models of a row (over episodes when a row has one mod
     python benchmarks/table1.py --arg_file args/deepmimic_g1_ppo_args.txt \
         --model g1_walk=data/models/deepmimic_g1_walk_model.pt
 
-Rows are grouped by clip and method (DeepMimic, AMP, ADD: read from each checkpoint), so the methods of a
-clip sit side by side. A model whose folder holds the ``env_config.yaml`` / ``agent_config.yaml`` its run
-copied there is evaluated with those; otherwise with ``--arg_file``, by default the method's humanoid args
-file (``args/deepmimic_humanoid_ppo_args.txt``, ``args/amp_humanoid_args.txt``, ``args/add_humanoid_args.txt``).
+Rows are grouped by clip and method (DeepMimic trained with PPO, DeepMimic trained with AWR, AMP, ADD: read
+from each checkpoint), so the methods of a clip sit side by side. A model whose folder holds the
+``env_config.yaml`` / ``agent_config.yaml`` its run copied there is evaluated with those; otherwise with
+``--arg_file``, by default the method's humanoid args file (``args/deepmimic_humanoid_ppo_args.txt``,
+``args/deepmimic_humanoid_awr_args.txt``, ``args/amp_humanoid_args.txt``, ``args/add_humanoid_args.txt``).
 ``--json`` also writes every number to a file.
 """
 
@@ -44,8 +45,9 @@ from mimickit.util.config import ConfigError  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
 
 # checkpoint agent name -> (method shown in the table, default args file)
-METHODS = {"PPO": ("DeepMimic", "args/deepmimic_humanoid_ppo_args.txt"), "AMP": ("AMP", "args/amp_humanoid_args.txt"),
-           "ADD": ("ADD", "args/add_humanoid_args.txt")}
+METHODS = {"PPO": ("DeepMimic", "args/deepmimic_humanoid_ppo_args.txt"),
+           "AWR": ("DeepMimic (AWR)", "args/deepmimic_humanoid_awr_args.txt"),
+           "AMP": ("AMP", "args/amp_humanoid_args.txt"), "ADD": ("ADD", "args/add_humanoid_args.txt")}
 
 
 def checkpoint_method(model: str) -> tuple[str, str]:

@@ -66,7 +66,10 @@ def test_methods_of_a_clip_sit_side_by_side(two_models, tmp_path, capsys):
     assert main(["--env_config", "data/envs/add_humanoid_env.yaml",
                  "--agent_config", "tests/data/configs/tiny_add_agent.yaml",
                  "--num_envs", "2", "--max_samples", "16", "--rand_seed", "1", "--out_dir", str(out)]) == 0
-    assert table1.main(["--model", f"walk={two_models[0]}", "--model", f"walk={out / 'model.pt'}", "--episodes", "2",
-                        "--num_envs", "2"]) == 0
+    awr = tmp_path / "awr"
+    assert main(TINY[:2] + ["--agent_config", "tests/data/configs/tiny_awr_agent.yaml"] + TINY[4:]
+                + ["--out_dir", str(awr)]) == 0
+    assert table1.main(["--model", f"walk={two_models[0]}", "--model", f"walk={out / 'model.pt'}",
+                        "--model", f"walk={awr / 'model.pt'}", "--episodes", "2", "--num_envs", "2"]) == 0
     methods = [line.split("|")[2].strip() for line in capsys.readouterr().out.splitlines() if line.startswith("| walk")]
-    assert methods == ["DeepMimic", "ADD"]
+    assert methods == ["DeepMimic", "ADD", "DeepMimic (AWR)"]

@@ -12,6 +12,7 @@ from mimickit.learning.awr_agent import AWRAgent, awr_weights
 from mimickit.learning.replay_buffer import TrajectoryReplay
 from mimickit.learning.rl_util import compute_td_lambda_return
 from mimickit.learning.runner import Runner
+from mimickit.run import main
 from mimickit.util.config import ConfigError, load_yaml
 from mimickit.util.logger import Logger
 
@@ -104,3 +105,19 @@ def test_awr_improves_return_on_a_small_control_task(tmp_path, replay_samples):
     runner.train(40 * 20 * 64, tmp_path, Logger(tmp_path))
     after = runner.test(64)["mean_return"]
     assert after > before + 4.0, (before, after)
+
+
+def test_off_policy_resume_with_its_replay_is_exact(tmp_path):
+    argv = ["--env_config", "data/envs/deepmimic_humanoid_env.yaml",
+            "--engine_config", "data/engines/mujoco_engine.yaml",
+            "--agent_config", "tests/data/configs/tiny_awr_agent.yaml", "--num_envs", "4", "--rand_seed", "3"]
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert main(argv + ["--max_samples", "160", "--out_dir", str(straight)]) == 0
+    assert main(argv + ["--max_samples", "96", "--out_dir", str(split)]) == 0
+    replay = torch.load(Runner.training_state_path(split / "model.pt"), weights_only=True)
+    assert replay["replay.field.obs"].shape[0] == 2  # the two newest of three rollouts travel with the checkpoint
+    assert main(argv + ["--max_samples", "160", "--out_dir", str(split), "--resume", "true"]) == 0
+    a = torch.load(straight / "model.pt", weights_only=True)["agent"]
+    b = torch.load(split / "model.pt", weights_only=True)["agent"]
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
