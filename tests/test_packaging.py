@@ -36,3 +36,15 @@ def test_paths_fall_back_to_the_installed_package(tmp_path, monkeypatch):
     in_checkout = "args/deepmimic_humanoid_ppo_args.txt"
     assert paths.resolve_path(in_checkout) == REPO_ROOT / in_checkout
     assert paths.resolve_path("args/missing.txt") == paths.Path("args/missing.txt")
+
+
+def test_run_configs_are_found_for_final_and_intermediate_checkpoints(tmp_path):
+    run = tmp_path / "run"
+    (run / "int_models").mkdir(parents=True)
+    (run / "env_config.yaml").write_text("env_name: deepmimic\n")
+    (run / "agent_config.yaml").write_text("agent_name: PPO\n")
+    copies = (str(run / "env_config.yaml"), str(run / "agent_config.yaml"))
+    assert paths.run_config_files(run / "model.pt", "default_env", "default_agent") == copies
+    assert paths.run_config_files(run / "int_models" / "model_0000000050.pt", "e", "a") == copies
+    elsewhere = tmp_path / "elsewhere" / "model.pt"
+    assert paths.run_config_files(elsewhere, "default_env", "default_agent") == ("default_env", "default_agent")

@@ -25,8 +25,11 @@ def resolve_path(path: str | Path) -> Path:
 
 def run_config_files(model_file: str | Path, env_config: str, agent_config: str) -> tuple[str, str]:
     """The env and agent configs a checkpoint was trained with: the copies its run folder holds
-    (``env_config.yaml``, ``agent_config.yaml``, written by training), else the given defaults."""
+    (``env_config.yaml``, ``agent_config.yaml``, written by training; for an intermediate checkpoint in
+    ``<run>/int_models/``, the run folder above it), else the given defaults."""
     run_dir = resolve_path(model_file).parent
+    if run_dir.name == "int_models":
+        run_dir = run_dir.parent
     env_copy, agent_copy = run_dir / "env_config.yaml", run_dir / "agent_config.yaml"
     return (str(env_copy) if env_copy.exists() else env_config,
             str(agent_copy) if agent_copy.exists() else agent_config)
