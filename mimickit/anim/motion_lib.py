@@ -64,6 +64,9 @@ class MotionLib:
         motion_file: a ``.pkl`` clip or a dataset ``.yaml``.
         kin_char_model: the character the clips animate (defines the frame size ``6 + D``).
         device: torch device for all tensors.
+
+    ``mean_dof_pos`` ``[D]`` is the clips' mean DoF position (each clip's frames averaged, then the clips by
+    their file weights; rad, exp-map components for ball joints).
     """
 
     def __init__(self, motion_file: str | Path, kin_char_model: KinCharModel,
@@ -100,6 +103,9 @@ class MotionLib:
         self._loop_mode = torch.tensor([int(m.loop_mode) for m in motions], dtype=torch.long, device=dev)
         w = torch.tensor(weights, dtype=torch.float32, device=dev)
         self._weights = w / w.sum()
+        clip_of_frame = torch.repeat_interleave(torch.arange(len(motions), device=dev), self._num_frames)
+        frame_w = (self._weights / self._num_frames)[clip_of_frame]
+        self.mean_dof_pos = (frame_w[:, None] * km.rot_to_dof(self._joint_rot)).sum(0)
 
         # Forward-difference velocities: frame i holds the mean velocity over [t_i, t_i+1]. The last frame
         # of each clip copies the one before it (which also drops the meaningless cross-clip difference).

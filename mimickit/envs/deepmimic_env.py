@@ -25,8 +25,9 @@ _REWARD_KEYS = tuple(f"reward_{t}_{k}" for t in REWARD_TERMS for k in ("w", "sca
 DEEPMIMIC_KEYS = CHAR_ENV_KEYS + (
     "motion_file", "enable_early_termination", "pose_termination", "pose_termination_dist", "enable_phase_obs",
     "num_phase_encoding", "enable_tar_obs", "tar_obs_steps", "rand_reset", "contact_bodies", "joint_err_w",
-    "residual_action", "test_pose_termination",
+    "residual_action", "test_pose_termination", "action_center",
 ) + _REWARD_KEYS
+ACTION_CENTERS = ("range", "motion_mean")
 
 
 class DeepMimicEnv(CharEnv):
@@ -41,7 +42,9 @@ class DeepMimicEnv(CharEnv):
     ``joint_err_w`` (ones, one per non-root joint), ``reward_{pose,vel,root_pose,root_vel,key_pos}_{w,scale}``,
     ``residual_action`` (False: upstream's absolute PD targets; True: the PD target is the reference's DoF
     positions one control step ahead plus the action, and the action bounds are upstream's bounds shifted
-    to centre on zero, so a zero action tracks the clip open-loop).
+    to centre on zero, so a zero action tracks the clip open-loop), ``action_center`` (absolute actions only:
+    ``range``, upstream's bounds centred mid-range of the joint limits; ``motion_mean``, the same widths
+    centred on the clips' mean DoF positions, so the untrained policy holds the clips' mean pose).
     """
 
     CONFIG_KEYS = DEEPMIMIC_KEYS
@@ -67,6 +70,17 @@ class DeepMimicEnv(CharEnv):
         if self.residual_action and self.engine.control_mode not in (ControlMode.POS, ControlMode.PD_1D):
             raise ConfigError(f"{self.source}: residual_action needs PD position targets (control_mode pos or "
                               f"pd_1d), but the engine uses {self.engine.control_mode.name.lower()}")
+        self.action_center = str(cfg.get("action_center", "range"))
+        if self.action_center not in ACTION_CENTERS:
+            raise ConfigError(f"{self.source}: action_center must be one of {list(ACTION_CENTERS)}, "
+                              f"found {self.action_center!r}")
+        if self.action_center == "motion_mean" and self.engine.control_mode not in (ControlMode.POS,
+                                                                                     ControlMode.PD_1D):
+            raise ConfigError(f"{self.source}: action_center motion_mean needs PD position targets (control_mode "
+                              f"pos or pd_1d), but the engine uses {self.engine.control_mode.name.lower()}")
+        if self.residual_action and self.action_center != "range":
+            raise ConfigError(f"{self.source}: action_center {self.action_center!r} applies to absolute actions; "
+                              f"residual_action already centres them on the reference")
         self.track_root = self.enable_tar_obs and self.global_obs
         self.reward_cfg = TrackingRewardConfig(**{f"{t}_{k}": float(cfg[f"reward_{t}_{k}"])
                                                   for t in REWARD_TERMS for k in ("w", "scale")})
@@ -149,10 +163,13 @@ class DeepMimicEnv(CharEnv):
         self._update_reference(torch.arange(self.num_envs, device=self.device))
 
     def _adjust_action_bounds(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.residual_action:
-            return low, high
         half_range = 0.5 * (high - low)
-        return -half_range, half_range
+        if self.residual_action:
+            return -half_range, half_range
+        if self.action_center == "motion_mean":
+            centre = self.motion_lib.mean_dof_pos.to(low.device)
+            return centre - half_range, centre + half_range
+        return low, high
 
     def _action_to_command(self, action: torch.Tensor) -> torch.Tensor:
         """Residual actions: PD targets = reference DoFs at the next control step + action ``[N, D]``."""

@@ -129,3 +129,20 @@ def test_bad_dataset_yaml(humanoid, tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as err:
         MotionLib(path, humanoid)
     assert "dataset.yaml" in str(err.value)
+
+
+def test_mean_dof_pos_averages_each_clip_then_the_clips_by_weight(humanoid, tmp_path):
+    # knee (DoF 17) ramps 0 -> 0.6 rad over 31 frames (mean 0.3) in one clip and holds 1.0 rad over 5 frames in the
+    # other; weights 3 : 1 give 0.75 * 0.3 + 0.25 * 1.0 = 0.475 (pooling the 36 frames would give 0.397)
+    ramp, hold = np.zeros((31, 34), np.float32), np.zeros((5, 34), np.float32)
+    ramp[:, 2] = hold[:, 2] = 0.9
+    ramp[:, 6 + 17] = np.linspace(0.0, 0.6, 31)
+    hold[:, 6 + 17] = 1.0
+    save_motion(tmp_path / "ramp.pkl", Motion(LoopMode.CLAMP, 30.0, ramp))
+    save_motion(tmp_path / "hold.pkl", Motion(LoopMode.CLAMP, 30.0, hold))
+    (tmp_path / "two.yaml").write_text(f"motions:\n  - {{file: {tmp_path / 'ramp.pkl'}, weight: 3.0}}\n"
+                                       f"  - {{file: {tmp_path / 'hold.pkl'}, weight: 1.0}}\n")
+    mean = MotionLib(tmp_path / "two.yaml", humanoid).mean_dof_pos
+    assert mean.shape == (28,)
+    assert float(mean[17]) == pytest.approx(0.475, abs=1e-5)
+    assert torch.allclose(torch.cat([mean[:17], mean[18:]]), torch.zeros(27), atol=1e-6)

@@ -2,11 +2,14 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+from mimickit.anim.motion import load_motion
 from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.envs.env_builder import build_env
+from mimickit.learning.agent_builder import build_agent
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
 
@@ -211,3 +214,31 @@ def test_cartwheel_config_lets_the_hands_touch_the_ground():
     assert torch.all(_hands_down_outcome(ENV_YAML) == int(DoneFlags.FAIL))  # feet only: a hand down fails
     assert torch.all(_hands_down_outcome(REPO_ROOT / "data/envs/deepmimic_humanoid_cartwheel_env.yaml")
                      == int(DoneFlags.NULL))
+
+
+def test_motion_mean_action_center_makes_a_zero_policy_output_hold_the_clips_mean_pose(tmp_path, env):
+    path = tmp_path / "mean_centre_env.yaml"
+    path.write_text(Path(upstream_env_yaml(tmp_path)).read_text() + "action_center: motion_mean\n")
+    centred = build_env(str(path), str(ENGINE_YAML), 2)
+    try:
+        walk = np.asarray(load_motion(REPO_ROOT / "data/motions/humanoid/humanoid_walk.pkl").frames)[:, 6:]
+        clip_mean = torch.tensor(walk.mean(0), dtype=torch.float32)  # walk rotations stay well inside +-pi
+        low, high = centred.action_bounds
+        r_low, r_high = env.action_bounds
+        assert torch.allclose(0.5 * (low + high), clip_mean, atol=1e-4)
+        assert torch.allclose(high - low, r_high - r_low)  # same widths as upstream's bounds
+        agent = build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), centred)
+        assert torch.allclose(agent.a_norm.unnormalize(torch.zeros(28)), clip_mean, atol=1e-4)
+    finally:
+        centred.close()
+
+
+@pytest.mark.parametrize("extra, message", [("residual_action: true\naction_center: motion_mean\n", "residual_action"),
+                                            ("action_center: clip\n", "must be one of")])
+def test_bad_action_center_names_the_file_and_field(tmp_path, extra, message):
+    text = re.sub(r"(?m)^residual_action: .*$", "", ENV_YAML.read_text())
+    path = tmp_path / "bad_centre_env.yaml"
+    path.write_text(text + extra)
+    with pytest.raises(ConfigError, match=message) as err:
+        build_env(str(path), str(ENGINE_YAML), 1)
+    assert "bad_centre_env.yaml" in str(err.value) and "action_center" in str(err.value)
