@@ -67,17 +67,15 @@ class DeepMimicEnv(CharEnv):
         self.tar_obs_steps = torch.tensor(cfg.get("tar_obs_steps", [1]), dtype=torch.float32, device=self.device)
         self.rand_reset = bool(cfg.get("rand_reset", True))
         self.residual_action = bool(cfg.get("residual_action", False))
-        if self.residual_action and self.engine.control_mode not in (ControlMode.POS, ControlMode.PD_1D):
-            raise ConfigError(f"{self.source}: residual_action needs PD position targets (control_mode pos or "
-                              f"pd_1d), but the engine uses {self.engine.control_mode.name.lower()}")
         self.action_center = str(cfg.get("action_center", "range"))
         if self.action_center not in ACTION_CENTERS:
             raise ConfigError(f"{self.source}: action_center must be one of {list(ACTION_CENTERS)}, "
                               f"found {self.action_center!r}")
-        if self.action_center == "motion_mean" and self.engine.control_mode not in (ControlMode.POS,
-                                                                                     ControlMode.PD_1D):
-            raise ConfigError(f"{self.source}: action_center motion_mean needs PD position targets (control_mode "
-                              f"pos or pd_1d), but the engine uses {self.engine.control_mode.name.lower()}")
+        pose_option = ("residual_action" if self.residual_action
+                       else "action_center motion_mean" if self.action_center == "motion_mean" else None)
+        if pose_option and self.engine.control_mode not in (ControlMode.POS, ControlMode.PD_1D):
+            raise ConfigError(f"{self.source}: {pose_option} needs PD position targets (control_mode pos or "
+                              f"pd_1d), but the engine uses {self.engine.control_mode.name.lower()}")
         if self.residual_action and self.action_center != "range":
             raise ConfigError(f"{self.source}: action_center {self.action_center!r} applies to absolute actions; "
                               f"residual_action already centres them on the reference")

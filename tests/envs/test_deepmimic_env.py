@@ -82,10 +82,14 @@ def test_residual_actions_track_better_than_the_same_zero_action_in_absolute_mod
     assert rewards["residual"] > rewards["absolute"] + 1.0, rewards
 
 
-def test_residual_action_needs_position_control(tmp_path):
+@pytest.mark.parametrize("option", ["residual_action", "action_center motion_mean"])
+def test_pose_centred_actions_need_position_control(tmp_path, option):
+    text = ENV_YAML.read_text()
+    if option != "residual_action":
+        text = re.sub(r"(?m)^residual_action: .*$", "", text) + "action_center: motion_mean\n"
     path = tmp_path / "env.yaml"
-    path.write_text(ENV_YAML.read_text() + "engine: {control_mode: torque}\n")
-    with pytest.raises(ConfigError, match="residual_action needs PD position targets"):
+    path.write_text(text + "engine: {control_mode: torque}\n")
+    with pytest.raises(ConfigError, match=f"{option} needs PD position targets"):
         build_env(str(path), str(ENGINE_YAML), 1)
 
 
