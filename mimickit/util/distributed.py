@@ -53,6 +53,12 @@ def init(rank_: int, world: int, device: torch.device, master_port: int | None =
     if master_port is not None:
         os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
         os.environ["MASTER_PORT"] = str(master_port)
+    # torch._dynamo, imported lazily by the first optimizer, keeps references to a default process group that
+    # exists when it is first imported; destroy_process_group then cannot free the group, its gloo threads outlive
+    # the interpreter, and a collective's last tensor freed on one of them during exit aborts the worker
+    # (SIGABRT, "terminate called without an active exception"). Imported first, it holds none.
+    import torch._dynamo  # noqa: F401
+
     backend = "nccl" if device.type == "cuda" else "gloo"
     dist.init_process_group(backend, rank=rank_, world_size=world)
 

@@ -1,6 +1,9 @@
 """Two worker processes (gloo on CPU): identical networks after training, normaliser statistics pooled exactly,
 the samples of an iteration add up over workers, and the command line trains and resumes with workers."""
 
+import os
+from pathlib import Path
+
 import pytest
 import torch
 import torch.multiprocessing as mp
@@ -55,6 +58,26 @@ def _clip_share_worker(rank: int, port: int, out: str) -> None:
         env.close()
     finally:
         distributed.shutdown()
+
+
+def _teardown_worker(rank: int, port: int, out: str) -> None:
+    distributed.init(rank, 2, torch.device("cpu"), master_port=port)
+    torch.optim.Adam(torch.nn.Linear(2, 2).parameters())  # the first optimizer imports torch._dynamo
+    distributed.all_gather_objects(rank)
+    distributed.shutdown()
+    tasks = Path("/proc/self/task")
+    names = sorted((tasks / t / "comm").read_text().strip() for t in os.listdir(tasks))
+    (Path(out) / f"threads{rank}.txt").write_text("\n".join(names))
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads thread names from /proc (Linux)")
+def test_shutdown_stops_the_communication_threads(tmp_path):
+    """Threads left running past shutdown can abort a finished worker during interpreter exit (SIGABRT)."""
+    mp.start_processes(_teardown_worker, args=(distributed.free_port(), str(tmp_path)), nprocs=2, join=True,
+                       start_method="spawn")
+    for rank in (0, 1):
+        names = (tmp_path / f"threads{rank}.txt").read_text().split()
+        assert not [n for n in names if "gloo" in n or n.startswith("pt_")], names
 
 
 def test_workers_share_the_clips_of_a_dataset(tmp_path):
