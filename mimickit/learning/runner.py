@@ -31,6 +31,7 @@ CHECKPOINT_FORMAT = "mimickit-checkpoint-1"
 # test results with fixed log columns; any other per-episode metric (e.g. a task success rate) is logged as
 # Test_<Name>
 STANDARD_TEST_KEYS = ("mean_return", "mean_ep_len", "num_eps", "e_pos", "e_vel")
+STANDARD_TEST_COLUMNS = {"Test_Return", "Test_Episode_Length", "Test_Episodes", "Test_E_Pos", "Test_E_Vel"}
 
 
 def episode_quota(num_episodes: int, num_envs: int) -> torch.Tensor:
@@ -257,8 +258,11 @@ class Runner:
         remaining = max(max_samples - self.sample_count, 0) / rate if limited else math.nan
         eta = f"{remaining / 60:6.1f} min" if math.isfinite(remaining) else "   n/a"
         extras = ""
-        if "Test_E_Pos" in row:  # the last test's Eq. 2 tracking error, for envs with a reference clip
+        if math.isfinite(row["Test_E_Pos"]):  # the last test's Eq. 2 tracking error, for envs with a reference clip
             extras += f" | test e_pos {row['Test_E_Pos']:6.3f} m"
+        for key in sorted(set(row) - STANDARD_TEST_COLUMNS):  # task figures, e.g. Test_Location_Success
+            if key.startswith("Test_"):
+                extras += f" | test {key[5:].lower()} {row[key]:6.3f}"
         if "Disc_Reward_Mean" in row:  # adversarial agents: the env pays no reward, the discriminator does
             agent_acc, demo_acc = row.get("Disc_Agent_Acc", math.nan), row.get("Disc_Demo_Acc", math.nan)
             extras += f" | disc reward {row['Disc_Reward_Mean']:5.3f} acc agent {agent_acc:4.2f} demo {demo_acc:4.2f}"

@@ -94,10 +94,13 @@ def test_location_counts_reached_targets_and_resamples_on_time(location_env):
     assert env.task_change_time[1] >= env.time[1] + 5.0 - 1e-6
 
 
-def test_short_location_run_logs_the_task_success(tmp_path):
+def test_short_location_run_logs_the_task_success(tmp_path, capsys):
     out = tmp_path / "loc"
     assert main(["--env_config", "data/envs/amp_location_humanoid_env.yaml", "--engine_config",
                  "data/engines/mujoco_engine.yaml", "--agent_config", "tests/data/configs/tiny_amp_agent.yaml",
                  "--num_envs", "2", "--rand_seed", "3", "--max_samples", "32", "--out_dir", str(out)]) == 0
     columns = (out / "log.txt").read_text().splitlines()[0].split()
     assert {"Test_Location_Success", "Test_Location_Dist", "Reward_Location_Pos", "Disc_Agent_Acc"} <= set(columns)
+    # the progress line shows the task figures in place of a tracking error (there is no reference clip)
+    progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("iter ")]
+    assert progress and all("| test location_success " in line and "e_pos" not in line for line in progress)
