@@ -33,9 +33,12 @@ SHIPPED = {"deepmimic_humanoid_walk_model.pt": ("deepmimic_humanoid_env.yaml", P
            "amp_humanoid_walk_model.pt": ("amp_humanoid_env.yaml", "amp_humanoid_cpu_agent.yaml", "", 0.08)}
 
 
+ASE_MODEL = "ase_humanoid_model.pt"  # skills, no clip to track: tested by its latent sweep below
+
+
 def test_every_shipped_policy_is_listed():
-    assert sorted(p.name for p in (REPO_ROOT / "data/models").glob("*.pt")) == sorted(SHIPPED)
-    for name in SHIPPED:
+    assert sorted(p.name for p in (REPO_ROOT / "data/models").glob("*.pt")) == sorted([*SHIPPED, ASE_MODEL])
+    for name in [*SHIPPED, ASE_MODEL]:
         assert (REPO_ROOT / "data/logs" / name.replace("_model.pt", "_log.txt")).exists(), name
 
 
@@ -65,3 +68,16 @@ def test_tracking_breakdown_splits_the_error_of_the_shipped_policy():
         r"e_pos ([\d.]+) m = root term ([\d.]+) \+ body term ([\d.]+)", out).groups())
     assert total == pytest.approx(root + body, abs=2e-4) and total < 0.05
     assert "left_foot" in out.splitlines()[-2] and "joint angle error (deg)" in out.splitlines()[-1]
+
+
+def test_shipped_ase_latents_walk_apart_without_falling():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sweep", REPO_ROOT / "tools" / "ase_latent_sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    result = sweep.sweep(str(REPO_ROOT / "data/models" / ASE_MODEL), "args/ase_humanoid_args.txt", 6, 3.0, 0)
+    # shipped (docs/benchmarks.md section 10): 8 latents over 6 s turn with a 90-deg spread, none falls; an
+    # untrained policy falls within about a second
+    assert result["fall_rate"] == 0.0
+    assert result["heading_change_spread_deg"] > 15.0, result["heading_change_spread_deg"]

@@ -36,6 +36,56 @@ def test_view_motion_writes_a_video_of_the_clip(tmp_path):
     assert frames[len(frames) // 2].astype(float).std() > 10.0  # a rendered scene, not a blank image
 
 
+def test_tiles_are_laid_out_row_major_and_the_last_row_padded():
+    from mimickit.engines.mujoco_render import tile_frames
+
+    tiles = [np.full((2, 3, 3), k + 1, dtype=np.uint8) for k in range(5)]
+    grid = tile_frames(tiles, columns=4)
+    assert grid.shape == (4, 12, 3)
+    assert grid[0, 0, 0] == 1 and grid[0, 11, 0] == 4 and grid[3, 0, 0] == 5  # z4 starts the second row
+    assert not grid[2:, 3:].any()  # three empty tiles, black
+    assert tile_frames(tiles[:2]).shape == (2, 6, 3)  # fewer tiles than columns: one row, no padding
+
+
+@needs_gl
+def test_several_envs_record_as_a_grid_of_their_own_pictures():
+    from mimickit.envs.env_builder import build_env
+
+    env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
+                    str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 3, record_video=True)
+    try:
+        env.reset()
+        env.engine.start_video_recording(env_ids=[2, 0])
+        env.step(torch.zeros(3, env.action_bounds[0].numel()))
+        (grid,) = env.engine.stop_video_recording()
+        single = env.engine._recorder.render(env.engine._state[2])[::2, ::2]
+        with pytest.raises(ValueError, match="below num_envs 3"):
+            env.engine.start_video_recording(env_ids=[3])
+    finally:
+        env.close()
+    h, w, _ = single.shape
+    assert grid.shape == (h, 2 * w, 3)
+    assert grid[:, :w].astype(float).std() > 10.0 and grid[:, w:].astype(float).std() > 10.0
+
+
+@needs_gl
+def test_the_latent_sweep_writes_a_video_grid(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sweep", REPO_ROOT / "tools" / "ase_latent_sweep.py")
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    assert main(["--env_config", "data/envs/ase_humanoid_env.yaml",
+                 "--engine_config", "data/engines/mujoco_engine.yaml",
+                 "--agent_config", "tests/data/configs/tiny_ase_agent.yaml", "--num_envs", "2", "--max_samples", "16",
+                 "--out_dir", str(tmp_path / "llc")]) == 0
+    result = sweep.sweep(str(tmp_path / "llc" / "model.pt"), "args/ase_humanoid_args.txt", 5, 0.2, 0,
+                         tmp_path / "grid")
+    frames = read_frames(result["video"])
+    assert len(frames) >= 5  # 0.2 s at 30 frames/s, unless every latent fell sooner
+    assert frames[0].shape[1] == 2 * frames[0].shape[0] * 4 // 3  # 4 tiles of 4:3 in a row, 2 rows
+
+
 @needs_gl
 def test_the_reference_is_drawn_as_a_ghost(tmp_path):
     from mimickit.envs.env_builder import build_env

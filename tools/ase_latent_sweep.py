@@ -5,7 +5,10 @@ Every env starts at the default pose at rest; env k holds latent k for the whole
 Printed per latent: mean ground speed (m/s), net heading change (deg), displacement (m) and when it fell;
 then the spread across latents (std of speed and of heading change): near zero means the latents do not
 produce distinct behaviours. Writes ``<out>/latent_sweep.png`` (root paths on the ground and speeds per
-latent; needs matplotlib) and ``<out>/latent_sweep.json``.
+latent; needs matplotlib), ``<out>/latent_sweep.json`` and a video grid ``<out>/latent_sweep.mp4`` (``.gif``
+without imageio-ffmpeg): one tile per latent, row-major, four to a row, each camera following its character;
+a latent that falls restarts from the default pose with the same latent. Rendering needs OpenGL; without a GPU
+or display ``apt-get install libosmesa6`` and ``MUJOCO_GL=osmesa``; ``--no_video`` skips it.
 
     python tools/ase_latent_sweep.py --model_file output/ase_humanoid/model.pt --latents 8 --seconds 6
 """
@@ -35,15 +38,18 @@ from mimickit.util import rotations as rot  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
+from mimickit.util.video import write_video  # noqa: E402
 
 
-def sweep(model_file: str, arg_file: str, num_latents: int, seconds: float, seed: int) -> dict:
-    """Roll out ``num_latents`` fixed latents; returns per-latent paths [m] and summary figures."""
+def sweep(model_file: str, arg_file: str, num_latents: int, seconds: float, seed: int,
+          video_stem: Path | None = None) -> dict:
+    """Roll out ``num_latents`` fixed latents; returns per-latent paths [m] and summary figures (and the video
+    file under ``"video"`` when ``video_stem`` is given)."""
     args = parse_args(["--arg_file", arg_file])
     model = resolve_path(model_file)
     env_config, agent_config = run_config_files(model, args["env_config"], args["agent_config"])
     torch.manual_seed(seed)
-    env = build_env(env_config, args["engine_config"], num_latents)
+    env = build_env(env_config, args["engine_config"], num_latents, record_video=video_stem is not None)
     try:
         agent = build_agent(agent_config, env)
         if not isinstance(agent, ASEAgent):
@@ -56,6 +62,8 @@ def sweep(model_file: str, arg_file: str, num_latents: int, seconds: float, seed
         agent.latents[:] = sample_latents(num_latents, agent.latent_dim)
         agent.latent_resample_time[:] = math.inf
         dt = env.engine.timestep
+        if video_stem is not None:
+            env.engine.start_video_recording(env_ids=range(num_latents))
         steps = round(seconds / dt)
         paths = [env.engine.get_root_pos(env.char_id)[:, :2].clone()]
         headings = [rot.calc_heading(env.engine.get_root_rot(env.char_id)).clone()]
@@ -73,11 +81,12 @@ def sweep(model_file: str, arg_file: str, num_latents: int, seconds: float, seed
                 alive &= done == int(DoneFlags.NULL)
                 if not alive.any():
                     break
+        video = write_video(video_stem, env.engine.stop_video_recording(), dt) if video_stem is not None else None
     finally:
         env.close()
     path = torch.stack(paths, 1)  # [K, T, 2]
     heading = torch.stack(headings, 1)
-    result = {"latents": []}
+    result = {"latents": [], "video": None if video is None else str(video)}
     for k in range(num_latents):
         end = len(paths) if math.isnan(fell_at[k]) else round(float(fell_at[k]) / dt) + 1
         p, h = path[k, :end], heading[k, :end]
@@ -126,9 +135,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=6.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out_dir", default="output/ase_latent_sweep")
+    parser.add_argument("--no_video", action="store_true", help="skip the video grid (needs no OpenGL)")
     cli = parser.parse_args(argv)
+    out = Path(cli.out_dir)
     try:
-        result = sweep(cli.model_file, cli.arg_file, cli.latents, cli.seconds, cli.seed)
+        result = sweep(cli.model_file, cli.arg_file, cli.latents, cli.seconds, cli.seed,
+                       None if cli.no_video else out / "latent_sweep")
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -138,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{k:>6} {r['speed']:>10.2f} {r['heading_change_deg']:>9.0f} {r['displacement']:>7.2f} {fell:>9}")
     print(f"spread across latents: speed {result['speed_spread']:.3f} m/s, heading change "
           f"{result['heading_change_spread_deg']:.1f} deg; fall rate {result['fall_rate']:.2f}")
-    out = Path(cli.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if result["video"]:
+        print(f"video: {result['video']}")
     (out / "latent_sweep.json").write_text(json.dumps(result) + "\n")
     try:
         plot(result, out / "latent_sweep.png")

@@ -199,18 +199,19 @@ class Engine(abc.ABC):
     def num_faults(self) -> int:
         """Environments reset for non-finite or exploding state since construction."""
 
-    # ------------------------------------------------------------------ optional: pictures of env 0
+    # ------------------------------------------------------------------ optional: pictures of the envs
     @property
     def renders(self) -> bool:
-        """True when this engine records video frames of env 0."""
+        """True when this engine records video frames."""
         return False
 
     def show_reference(self, obj_id: int, root_pos: torch.Tensor, root_rot: torch.Tensor,  # noqa: B027 (optional)
                        dof_pos: torch.Tensor) -> None:
         """Draw env 0's reference pose (root position [3], root rotation [4], DoFs [D]) as a ghost in later frames."""
 
-    def start_video_recording(self, max_frames: int = 0) -> None:
-        """Start collecting env 0's frames, one per control step (at most ``max_frames``; 0: all)."""
+    def start_video_recording(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
+        """Start collecting frames of ``env_ids``, one per control step (at most ``max_frames``; 0: all); several
+        envs are tiled in a grid, row-major, four to a row."""
         raise RuntimeError(f"{type(self).__name__} records no video")
 
     def stop_video_recording(self) -> list:

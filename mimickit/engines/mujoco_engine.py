@@ -91,6 +91,7 @@ class MujocoEngine(Engine):
         self._num_faults = 0
         self._viewer = None
         self._recorder = None
+        self._record_env_ids = [0]  # the envs the recorder pictures, see start_video_recording
 
     # ------------------------------------------------------------------------------- scene building
     def add_character(self, char_file: str, start_pos: Sequence[float] = (0.0, 0.0, 1.0),
@@ -329,7 +330,7 @@ class MujocoEngine(Engine):
 
     def step(self) -> torch.Tensor:
         if self._recorder is not None and self._recorder.recording:
-            self._recorder.capture(self._state[0])
+            self._recorder.capture(self._state[self._record_env_ids])
         if self.control_mode == ControlMode.PD_1D:
             for _ in range(self.substeps):
                 self._ctrl[:] = self._explicit_pd_torque()[:, self._act_dof].numpy()[:, None, :]
@@ -600,9 +601,13 @@ class MujocoEngine(Engine):
             qpos[self._hinge_qpos.numpy()] = dof[self._hinge_dof].numpy()
         self._recorder.set_ghost(qpos)
 
-    def start_video_recording(self, max_frames: int = 0) -> None:
+    def start_video_recording(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
         if self._recorder is None:
             raise RuntimeError("build the engine with record_video=True to record")
+        bad = [i for i in env_ids if not 0 <= i < self.num_envs]
+        if not env_ids or bad:
+            raise ValueError(f"env_ids must be non-empty ids below num_envs {self.num_envs}, got {list(env_ids)}")
+        self._record_env_ids = list(env_ids)
         self._recorder.max_frames = max_frames
         self._recorder.start()
 

@@ -1,4 +1,5 @@
-"""Pictures of environment 0: offscreen frames with ``mujoco.Renderer`` and MuJoCo's interactive viewer.
+"""Pictures of the environments: offscreen frames with ``mujoco.Renderer`` (env 0, or several envs tiled in a
+grid) and MuJoCo's interactive viewer (env 0).
 
 Offscreen rendering works without a GPU or display through OSMesa (``apt-get install libosmesa6`` and
 ``MUJOCO_GL=osmesa``) or EGL; ``mimickit.util.gl_backend`` picks one at import when ``MUJOCO_GL`` is unset
@@ -16,6 +17,20 @@ _STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 
 
 GHOST_RGBA = np.array([1.0, 0.55, 0.15, 0.4], dtype=np.float32)  # the reference pose: translucent orange
+GRID_COLUMNS = 4  # tiles per row when several envs are recorded
+
+
+def tile_frames(tiles: list[np.ndarray], columns: int = GRID_COLUMNS) -> np.ndarray:
+    """Tiles of equal size ``[H, W, 3]`` laid out row-major in a grid of ``min(len(tiles), columns)`` columns;
+    the last row is padded with black. Returns ``[rows * H, cols * W, 3]``."""
+    cols = min(len(tiles), columns)
+    rows = -(-len(tiles) // cols)
+    h, w, c = tiles[0].shape
+    grid = np.zeros((rows * h, cols * w, c), dtype=tiles[0].dtype)
+    for i, tile in enumerate(tiles):
+        r, q = divmod(i, cols)
+        grid[r * h:(r + 1) * h, q * w:(q + 1) * w] = tile
+    return grid
 
 
 def _track_root(camera: mujoco.MjvCamera, data: mujoco.MjData, body: int) -> None:
@@ -23,8 +38,9 @@ def _track_root(camera: mujoco.MjvCamera, data: mujoco.MjData, body: int) -> Non
 
 
 class MujocoRecorder:
-    """Renders env 0's state into RGB frames with a camera that follows the character's root and frames it by
-    its size; optionally draws a reference pose as a translucent ghost over it.
+    """Renders env states into RGB frames with a camera that follows the character's root and frames it by
+    its size; optionally draws a reference pose as a translucent ghost over a single env's frames. Several envs
+    captured together make one frame: their pictures at half size, tiled by ``tile_frames``.
 
     Args:
         model: the engine's compiled model; root_body: the character's root body id; char_bodies: its body ids;
@@ -78,10 +94,17 @@ class MujocoRecorder:
     def start(self) -> None:
         self.frames, self.recording = [], True
 
-    def capture(self, state: np.ndarray) -> None:
+    def capture(self, states: np.ndarray) -> None:
+        """Append one frame of ``states`` (``[N, S]`` full-physics state vectors): the env's picture when N is
+        1 (with the ghost), else the N pictures at half size in a grid (no ghost: it belongs to one env)."""
         if self.max_frames and len(self.frames) >= self.max_frames:
             return
-        self.frames.append(self.render(state))
+        if len(states) == 1:
+            self.frames.append(self.render(states[0]))
+            return
+        ghost, self._ghost_qpos = self._ghost_qpos, None
+        self.frames.append(tile_frames([self.render(state)[::2, ::2] for state in states]))
+        self._ghost_qpos = ghost
 
     def stop(self) -> list[np.ndarray]:
         self.recording = False

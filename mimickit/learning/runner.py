@@ -266,6 +266,8 @@ class Runner:
         if "Disc_Reward_Mean" in row:  # adversarial agents: the env pays no reward, the discriminator does
             agent_acc, demo_acc = row.get("Disc_Agent_Acc", math.nan), row.get("Disc_Demo_Acc", math.nan)
             extras += f" | disc reward {row['Disc_Reward_Mean']:5.3f} acc agent {agent_acc:4.2f} demo {demo_acc:4.2f}"
+        if "Enc_Reward_Mean" in row:  # ASE: how well the encoder recovers the latent from the motion, in [0, 1]
+            extras += f" | enc reward {row['Enc_Reward_Mean']:5.3f}"
         print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
               f"ETA {eta} | train return {row['Train_Return']:7.3f} len {row['Train_Episode_Length']:6.1f} | "
               f"test return {row['Test_Return']:7.3f}{extras} | {iter_seconds:5.2f} s/iter", flush=True)

@@ -90,7 +90,7 @@ def test_default_pose_resets(ase):
         env.default_reset_prob = 0.5
 
 
-def test_short_ase_run_logs_encoder_and_diversity(tmp_path):
+def test_short_ase_run_logs_encoder_and_diversity(tmp_path, capsys):
     out = tmp_path / "ase"
     assert main(["--env_config", "data/envs/ase_humanoid_env.yaml",
                  "--engine_config", "data/engines/mujoco_engine.yaml",
@@ -98,3 +98,5 @@ def test_short_ase_run_logs_encoder_and_diversity(tmp_path):
                  "--out_dir", str(out)]) == 0
     columns = (out / "log.txt").read_text().splitlines()[0].split()
     assert {"Enc_Reward_Mean", "Enc_Loss", "Diversity_Loss", "Disc_Agent_Acc", "Disc_Reward_Mean"} <= set(columns)
+    progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("iter ")]
+    assert progress and all("| disc reward " in line and " enc reward " in line for line in progress)

@@ -72,8 +72,9 @@ def test_latent_sweep_reports_the_spread_and_draws_it(hlc_yaml, tmp_path, capsys
     spec.loader.exec_module(sweep)
     model = hlc_yaml.parent / "llc" / "model.pt"
     assert sweep.main(["--model_file", str(model), "--latents", "3", "--seconds", "0.5",
-                       "--out_dir", str(tmp_path)]) == 0
+                       "--out_dir", str(tmp_path), "--no_video"]) == 0
     printed = capsys.readouterr().out
     assert "spread across latents: speed" in printed
     png = (tmp_path / "latent_sweep.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    assert not list(tmp_path.glob("latent_sweep.mp4")) + list(tmp_path.glob("latent_sweep.gif"))
