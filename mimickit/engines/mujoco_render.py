@@ -81,13 +81,13 @@ class MujocoRecorder:
             geom.dataid = int(m.geom_dataid[g])
             scene.ngeom += 1
 
-    def render(self, state: np.ndarray) -> np.ndarray:
-        """One ``[H, W, 3]`` uint8 frame of a full-physics state vector."""
+    def render(self, state: np.ndarray, ghost: bool = True) -> np.ndarray:
+        """One ``[H, W, 3]`` uint8 frame of a full-physics state vector (with the ghost, if set and ``ghost``)."""
         mujoco.mj_setState(self._model, self._data, state, _STATE_SPEC)
         mujoco.mj_forward(self._model, self._data)
         _track_root(self._camera, self._data, self._root)
         self._renderer.update_scene(self._data, camera=self._camera)
-        if self._ghost_qpos is not None:
+        if ghost and self._ghost_qpos is not None:
             self._add_ghost(self._renderer.scene)
         return self._renderer.render().copy()
 
@@ -102,9 +102,7 @@ class MujocoRecorder:
         if len(states) == 1:
             self.frames.append(self.render(states[0]))
             return
-        ghost, self._ghost_qpos = self._ghost_qpos, None
-        self.frames.append(tile_frames([self.render(state)[::2, ::2] for state in states]))
-        self._ghost_qpos = ghost
+        self.frames.append(tile_frames([self.render(state, ghost=False)[::2, ::2] for state in states]))
 
     def stop(self) -> list[np.ndarray]:
         self.recording = False
