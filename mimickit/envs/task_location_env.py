@@ -10,18 +10,19 @@ from mimickit.envs.task_env import AMPTaskEnv
 from mimickit.envs.terms.observations import compute_location_obs
 from mimickit.envs.terms.rewards import location_reward
 
-LOCATION_KEYS = ("tar_speed", "tar_dist_min", "tar_dist_max", "dist_threshold", "pos_err_scale", "vel_err_scale",
-                 "pos_reward_w", "vel_reward_w", "face_reward_w")
+LOCATION_KEYS = ("tar_speed", "tar_dist_min", "tar_dist_max", "dist_threshold", "success_dist", "pos_err_scale",
+                 "vel_err_scale", "pos_reward_w", "vel_reward_w", "face_reward_w")
 
 
 class TaskLocationEnv(AMPTaskEnv):
     """A target ``d ~ U[tar_dist_min, tar_dist_max]`` m from the root in a uniform direction, redrawn at reset and
     every ``U[tar_change_time_min, tar_change_time_max]`` s; task observation: the target in the heading frame
-    (2); reward :func:`~mimickit.envs.terms.rewards.location_reward` (m/s ``tar_speed``).
+    (2); reward :func:`~mimickit.envs.terms.rewards.location_reward` (m/s ``tar_speed``; its ``dist_threshold``
+    compares the *squared* distance, as upstream, so 0.5 means within about 0.71 m).
 
     TEST metrics per episode: ``location_dist`` (mean ground distance to the target [m]) and
-    ``location_success`` (fraction of the episode's targets reached, i.e. squared distance below
-    ``dist_threshold`` before the target changed)."""
+    ``location_success`` (fraction of the episode's targets reached, i.e. the root's ground distance below
+    ``success_dist`` [m], default 0.5, before the target changed)."""
 
     TASK_KEYS = AMPTaskEnv.TASK_KEYS + LOCATION_KEYS
     CONFIG_KEYS = AMPTaskEnv.CONFIG_KEYS + TASK_KEYS
@@ -33,6 +34,7 @@ class TaskLocationEnv(AMPTaskEnv):
         self.tar_dist_min = float(c.get("tar_dist_min", 0.0))
         self.tar_dist_max = float(c["tar_dist_max"])
         self.dist_threshold = float(c.get("dist_threshold", 0.5))
+        self.success_dist = float(c.get("success_dist", 0.5))
         self.pos_err_scale = float(c.get("pos_err_scale", 0.5))
         self.vel_err_scale = float(c.get("vel_err_scale", 4.0))
         self.reward_w = (float(c.get("pos_reward_w", 0.5)), float(c.get("vel_reward_w", 0.4)),
@@ -68,7 +70,7 @@ class TaskLocationEnv(AMPTaskEnv):
 
     def _task_metrics(self) -> dict[str, torch.Tensor]:
         dist_sq = ((self.tar_xy - self.engine.get_root_pos(self.char_id)[:, :2]) ** 2).sum(-1)
-        newly = (dist_sq < self.dist_threshold) & ~self.reached_current
+        newly = (dist_sq < self.success_dist ** 2) & ~self.reached_current
         self.targets_reached += newly.float()
         self.reached_current |= newly
         return {"location_dist": dist_sq.sqrt()}

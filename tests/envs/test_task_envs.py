@@ -80,8 +80,10 @@ def test_location_counts_reached_targets_and_resamples_on_time(location_env):
     env.reset()
     assert env.obs_dim == 142 and env.targets_set.tolist() == [1.0, 1.0]
     root_xy = env.engine.get_root_pos(env.char_id)[:, :2].clone()
-    env.tar_xy[0] = root_xy[0]  # env 0's target is where it stands, env 1's far away
-    env.tar_xy[1] = root_xy[1] + 50.0
+    # env 0's target 0.3 m away, env 1's 0.65 m: within the reward's squared threshold (0.71 m) but outside the
+    # 0.5 m a success asks for
+    env.tar_xy[0] = root_xy[0] + torch.tensor([0.3, 0.0])
+    env.tar_xy[1] = root_xy[1] + torch.tensor([0.0, 0.65])
     env.task_change_time[:] = 100.0
     _, _, _, info = env.step(torch.zeros(2, 28))
     summary = env._episode_summary(torch.ones(2, dtype=torch.bool))
