@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from mimickit.envs.base_env import EnvMode
 from mimickit.envs.char_env import CharEnv
 from mimickit.learning.agent_builder import build_agent
 from mimickit.learning.ase_agent import ASEAgent
@@ -43,4 +44,5 @@ def load_low_level_policy(agent_file: str, model_file: str, inner: CharEnv) -> A
     Runner(view, agent).load(path, resume=False)
     agent.requires_grad_(False)
     agent.eval()
+    agent.set_mode(EnvMode.TEST)  # mean actions
     return agent

@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from mimickit.envs.base_env import EnvMode
 from mimickit.envs.env_builder import build_env
 from mimickit.run import main
 from mimickit.util.config import ConfigError
@@ -33,15 +34,25 @@ def test_the_action_reaches_the_low_level_policy_as_its_latent(hlc_yaml):
     try:
         assert env.obs_dim == 142 and env.action_bounds[0].numel() == 8  # location obs; tiny latent_dim 8
         low = env.low_level
-        inputs = []
+        inputs, low_actions = [], []
         original = low._decide_action
-        low._decide_action = lambda x: (inputs.append(x.clone()), original(x))[1]
+
+        def recorded(x):
+            out = original(x)
+            inputs.append(x.clone())
+            low_actions.append(out[0].clone())
+            return out
+
+        low._decide_action = recorded
+        env.set_mode(EnvMode.TRAIN)  # the high level explores; the low level still acts on its mean
         obs = env.reset()[0].clone()  # the env's own buffer: later steps overwrite it
         action = torch.randn(2, 8)
         _, reward, _done, _ = env.step(action)
         assert len(inputs) == 3 and env.inner.step_count.tolist() == [3, 3]  # one latent held for 3 steps
-        for x in inputs:
+        for x, low_action in zip(inputs, low_actions, strict=True):
             assert torch.allclose(x[:, 140:], F.normalize(action, dim=-1))
+            mean = low.a_norm.unnormalize(low.model.action_mean(low._norm_obs(x)))
+            assert torch.equal(low_action, mean)
         assert torch.allclose(inputs[0][:, :140], obs[:, :140]) and reward.shape == (2,)
         assert not any(p.requires_grad for p in low.parameters())  # frozen
     finally:
