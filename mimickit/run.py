@@ -80,6 +80,10 @@ def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
             mean, std = mean_std(metrics[key])
             results[f"{key}_mean"], results[f"{key}_std"] = mean, std
             print(f"{label}: {mean:.4f} +- {std:.4f} {unit}")
+    for key in sorted(set(metrics) - {"e_pos", "e_vel"}):  # task metrics, e.g. location_success
+        mean, std = mean_std(metrics[key])
+        results[f"{key}_mean"], results[f"{key}_std"] = mean, std
+        print(f"{key}: {mean:.4f} +- {std:.4f}")
     if args["video"]:
         frames = env.engine.stop_video_recording()
         path = write_video(out_dir / "videos" / "test", frames, frame_time=env.engine.timestep)
