@@ -1,6 +1,7 @@
 """Location and steering tasks: rewards and task observations on hand-made states, task resampling and the
 location success count."""
 
+import json
 import math
 
 import pytest
@@ -106,3 +107,11 @@ def test_short_location_run_logs_the_task_success(tmp_path, capsys):
     # the progress line shows the task figures in place of a tracking error (there is no reference clip)
     progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("iter ")]
     assert progress and all("| test location_success " in line and "e_pos" not in line for line in progress)
+    # --mode test reports the task figures too
+    assert main(["--env_config", "data/envs/amp_location_humanoid_env.yaml", "--engine_config",
+                 "data/engines/mujoco_engine.yaml", "--agent_config", "tests/data/configs/tiny_amp_agent.yaml",
+                 "--num_envs", "2", "--mode", "test", "--test_episodes", "2", "--model_file", str(out / "model.pt"),
+                 "--out_dir", str(out)]) == 0
+    assert "location_success: " in capsys.readouterr().out
+    results = json.loads((out / "test_results.json").read_text())
+    assert 0.0 <= results["location_success_mean"] <= 1.0 and results["location_dist_mean"] > 0.0
