@@ -51,6 +51,7 @@ def test_tiles_are_laid_out_row_major_and_the_last_row_padded():
 def test_several_envs_record_as_a_grid_of_their_own_pictures():
     from mimickit.envs.env_builder import build_env
 
+    torch.manual_seed(0)  # the envs start at random clip times: fixed here
     env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
                     str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 3, record_video=True)
     try:
@@ -71,7 +72,8 @@ def test_several_envs_record_as_a_grid_of_their_own_pictures():
         return np.abs(a.astype(float) - b).mean()
 
     # each tile is its own env's picture (to within the renderer's first-frame noise, ~0.03), not the other's
-    assert diff(grid[:, :w], env2) < 1.0 and diff(grid[:, w:], env0) < 1.0 and diff(grid[:, :w], env0) > 5.0
+    # (two walk frames differ by ~4 on average; their difference is not the point, only that it is far above noise)
+    assert diff(grid[:, :w], env2) < 0.5 and diff(grid[:, w:], env0) < 0.5 and diff(grid[:, :w], env0) > 1.0
     assert env2.astype(float).std() > 10.0
 
 
