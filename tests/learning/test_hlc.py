@@ -59,12 +59,16 @@ def test_the_action_reaches_the_low_level_policy_as_its_latent(hlc_yaml):
         env.close()
 
 
-def test_a_short_high_level_run_trains(hlc_yaml, tmp_path):
+@pytest.mark.parametrize("task, column", [("location", "Test_Location_Success"),
+                                          ("steering", "Test_Steering_Vel_Err")])
+def test_a_short_high_level_run_trains(hlc_yaml, tmp_path, task, column):
+    config = tmp_path / "hlc.yaml"
+    config.write_text(hlc_yaml.read_text().replace("amp_location_humanoid_env", f"amp_{task}_humanoid_env"))
     out = tmp_path / "run"
-    assert main(["--env_config", str(hlc_yaml), "--engine_config", ENGINE, "--agent_config",
+    assert main(["--env_config", str(config), "--engine_config", ENGINE, "--agent_config",
                  "tests/data/configs/tiny_ppo_agent.yaml", "--num_envs", "2", "--rand_seed", "2",
                  "--max_samples", "16", "--out_dir", str(out)]) == 0
-    assert "Test_Location_Success" in (out / "log.txt").read_text().splitlines()[0].split()
+    assert column in (out / "log.txt").read_text().splitlines()[0].split()
 
 
 def test_missing_low_level_model_is_named(hlc_yaml, tmp_path):
