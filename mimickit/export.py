@@ -112,9 +112,10 @@ def export_policy(model_file: str, out: str, arg_file: str = "args/deepmimic_hum
                           dynamic_shapes={"obs": {0: torch.export.Dim("batch")}}, dynamo=True, verbose=False,
                           external_data=False)
         sidecar = describe(env, agent, env_config, args["engine_config"])
-        if hasattr(env.engine, "save_model"):  # the exact scene, for tools/sim2sim.py
-            env.engine.save_model(str(out_path.with_suffix(".mjb")))
-            sidecar["mujoco"] = {"model_file": out_path.with_suffix(".mjb").name, **env.engine.mujoco_layout()}
+        scene = getattr(env.engine, "scene", None)
+        if scene is not None:  # a MuJoCo engine: the exact scene, for tools/sim2sim.py
+            scene.save_model(str(out_path.with_suffix(".mjb")))
+            sidecar["mujoco"] = {"model_file": out_path.with_suffix(".mjb").name, **scene.mujoco_layout()}
         out_path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1) + "\n")
         return sidecar
     finally:

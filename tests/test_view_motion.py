@@ -56,7 +56,7 @@ def test_several_envs_record_as_a_grid_of_their_own_pictures():
                     str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 3, record_video=True)
     try:
         env.reset()
-        before = env.engine._state[[2, 0]].copy()  # a frame is captured before the step
+        before = env.engine._qpos[[2, 0]].numpy().copy()  # a frame is captured before the step
         env.engine.start_video_recording(env_ids=[2, 0])
         env.step(torch.zeros(3, env.action_bounds[0].numel()))
         (grid,) = env.engine.stop_video_recording()
@@ -105,7 +105,7 @@ def test_the_reference_is_drawn_as_a_ghost(tmp_path):
         env.reset()
         engine = env.engine
         recorder = engine._recorder
-        state = engine._state[0].copy()
+        state = engine._qpos[0].numpy().copy()
         with_ghost = recorder.render(state)  # the env showed its reference at reset: the ghost overlaps
         shifted = env._ref["root_pos"][0] + torch.tensor([0.0, 0.8, 0.0])
         engine.show_reference(env.char_id, shifted, env._ref["root_rot"][0],

@@ -13,9 +13,6 @@ import time
 import mujoco
 import numpy as np
 
-_STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
-
-
 GHOST_RGBA = np.array([1.0, 0.55, 0.15, 0.4], dtype=np.float32)  # the reference pose: translucent orange
 GRID_COLUMNS = 4  # tiles per row when several envs are recorded
 
@@ -81,9 +78,9 @@ class MujocoRecorder:
             geom.dataid = int(m.geom_dataid[g])
             scene.ngeom += 1
 
-    def render(self, state: np.ndarray, ghost: bool = True) -> np.ndarray:
-        """One ``[H, W, 3]`` uint8 frame of a full-physics state vector (with the ghost, if set and ``ghost``)."""
-        mujoco.mj_setState(self._model, self._data, state, _STATE_SPEC)
+    def render(self, qpos: np.ndarray, ghost: bool = True) -> np.ndarray:
+        """One ``[H, W, 3]`` uint8 frame of the pose ``qpos`` (``[nq]``; with the ghost, if set and ``ghost``)."""
+        self._data.qpos[:] = qpos
         mujoco.mj_forward(self._model, self._data)
         _track_root(self._camera, self._data, self._root)
         self._renderer.update_scene(self._data, camera=self._camera)
@@ -94,15 +91,15 @@ class MujocoRecorder:
     def start(self) -> None:
         self.frames, self.recording = [], True
 
-    def capture(self, states: np.ndarray) -> None:
-        """Append one frame of ``states`` (``[N, S]`` full-physics state vectors): the env's picture when N is
-        1 (with the ghost), else the N pictures at half size in a grid (no ghost: it belongs to one env)."""
+    def capture(self, qpos: np.ndarray) -> None:
+        """Append one frame of the poses ``qpos`` (``[N, nq]``): the env's picture when N is 1 (with the ghost),
+        else the N pictures at half size in a grid (no ghost: it belongs to one env)."""
         if self.max_frames and len(self.frames) >= self.max_frames:
             return
-        if len(states) == 1:
-            self.frames.append(self.render(states[0]))
+        if len(qpos) == 1:
+            self.frames.append(self.render(qpos[0]))
             return
-        self.frames.append(tile_frames([self.render(state, ghost=False)[::2, ::2] for state in states]))
+        self.frames.append(tile_frames([self.render(row, ghost=False)[::2, ::2] for row in qpos]))
 
     def stop(self) -> list[np.ndarray]:
         self.recording = False
@@ -127,8 +124,9 @@ class MujocoViewer:
         self._handle.cam.distance, self._handle.cam.elevation = 4.0, -15.0
         self._last = time.perf_counter()
 
-    def sync(self, state: np.ndarray) -> None:
-        mujoco.mj_setState(self._model, self._data, state, _STATE_SPEC)
+    def sync(self, qpos: np.ndarray) -> None:
+        """Show the pose ``qpos`` (``[nq]``) and wait out the rest of the control step."""
+        self._data.qpos[:] = qpos
         mujoco.mj_forward(self._model, self._data)
         with self._handle.lock():
             _track_root(self._handle.cam, self._data, self._root)
