@@ -40,6 +40,7 @@ BASE_CONFIG_KEYS = ("engine_name", "control_mode", "control_freq", "sim_freq")
 # engine_name -> "module:Class", imported only when chosen so that only the engine in use must be installed.
 ENGINE_REGISTRY = {
     "mujoco": "mimickit.engines.mujoco_engine:MujocoEngine",
+    "mujoco_warp": "mimickit.engines.mujoco_warp_engine:MujocoWarpEngine",
 }
 
 

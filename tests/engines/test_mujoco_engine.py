@@ -12,6 +12,26 @@ from mimickit.util.config import ConfigError
 from ..conftest import HUMANOID_XML, REPO_ROOT
 
 ENGINE_YAML = REPO_ROOT / "data/engines/mujoco_engine.yaml"
+WARP_ENGINE_YAML = REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"
+
+
+def _warp_available():
+    try:
+        import mujoco_warp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# every test taking `engine_yaml` runs against both backends (MuJoCo Warp on Warp's CPU device)
+BACKENDS = [pytest.param(ENGINE_YAML, id="mujoco"),
+            pytest.param(WARP_ENGINE_YAML, id="mujoco_warp",
+                         marks=pytest.mark.skipif(not _warp_available(), reason="pip install mujoco-warp"))]
+
+
+@pytest.fixture(params=BACKENDS)
+def engine_yaml(request):
+    return request.param
 INIT_ROOT_POS = torch.tensor([0.0, 0.0, 0.882416])
 
 
@@ -21,8 +41,8 @@ def init_dofs(n):
     return dof
 
 
-def make_engine(num_envs=4, **overrides):
-    config = load_engine_config(ENGINE_YAML, overrides)
+def make_engine(engine_yaml, num_envs=4, **overrides):
+    config = load_engine_config(engine_yaml, overrides)
     engine = build_engine(config, num_envs)
     char = engine.add_character(str(HUMANOID_XML), start_pos=INIT_ROOT_POS.tolist())
     engine.initialize()
@@ -42,8 +62,8 @@ def random_actions(num_steps, num_envs, seed):
     return [init_dofs(num_envs) + 0.3 * torch.randn(num_envs, 28, generator=g) for _ in range(num_steps)]
 
 
-def test_holds_initial_pose_standing_for_two_seconds():
-    engine, char = make_engine(2)
+def test_holds_initial_pose_standing_for_two_seconds(engine_yaml):
+    engine, char = make_engine(engine_yaml, 2)
     for _ in range(60):  # 2 s at 30 Hz
         engine.set_cmd(char, init_dofs(2))
         faults = engine.step()
@@ -55,7 +75,7 @@ def test_holds_initial_pose_standing_for_two_seconds():
 def test_identical_actions_give_bit_identical_states_across_runs_and_thread_counts():
     results = []
     for threads in (1, 2, 2):
-        engine, char = make_engine(6, num_threads=threads)
+        engine, char = make_engine(ENGINE_YAML, 6, num_threads=threads)
         for action in random_actions(20, 6, seed=3):
             engine.set_cmd(char, action)
             engine.step()
@@ -63,8 +83,8 @@ def test_identical_actions_give_bit_identical_states_across_runs_and_thread_coun
     assert torch.equal(results[0], results[1]) and torch.equal(results[1], results[2])
 
 
-def test_close_shuts_the_thread_pool_and_a_closed_engine_refuses_to_step():
-    engine, _ = make_engine(4, num_threads=2)
+def test_close_shuts_the_thread_pool_and_a_closed_engine_refuses_to_step(engine_yaml):
+    engine, _ = make_engine(engine_yaml, 4)
     engine.step()
     engine.close()
     engine.close()  # closing twice is harmless
@@ -72,10 +92,10 @@ def test_close_shuts_the_thread_pool_and_a_closed_engine_refuses_to_step():
         engine.step()
 
 
-def test_resetting_a_subset_leaves_other_envs_untouched():
+def test_resetting_a_subset_leaves_other_envs_untouched(engine_yaml):
     actions = random_actions(16, 5, seed=4)
-    engine_a, char = make_engine(5)
-    engine_b, _ = make_engine(5)
+    engine_a, char = make_engine(engine_yaml, 5)
+    engine_b, _ = make_engine(engine_yaml, 5)
     reset_ids = torch.tensor([1, 3])
     for k, action in enumerate(actions):
         if k == 8:
@@ -90,8 +110,8 @@ def test_resetting_a_subset_leaves_other_envs_untouched():
     assert not torch.equal(full_state(engine_a, char)[reset_ids], full_state(engine_b, char)[reset_ids])
 
 
-def test_torque_mode_applies_clipped_torques():
-    engine, char = make_engine(2, control_mode="torque")
+def test_torque_mode_applies_clipped_torques(engine_yaml):
+    engine, char = make_engine(engine_yaml, 2, control_mode="torque")
     limits = engine.get_torque_limits(char)
     cmd = torch.zeros(2, 28)
     cmd[0, 17] = 1000.0  # right knee, limit 150
@@ -105,8 +125,8 @@ def test_torque_mode_applies_clipped_torques():
     assert applied[0, 17].item() == pytest.approx(150.0)
 
 
-def test_pos_mode_reports_pd_gains_and_limits_from_the_asset():
-    engine, char = make_engine(1)
+def test_pos_mode_reports_pd_gains_and_limits_from_the_asset(engine_yaml):
+    engine, char = make_engine(engine_yaml, 1)
     kp, kd = engine.get_pd_gains(char)
     assert kp[0].item() == 1000 and kd[0].item() == 100 and kp[17].item() == 500 and kd[9].item() == 30
     assert engine.get_torque_limits(char)[3].item() == 50
@@ -115,8 +135,8 @@ def test_pos_mode_reports_pd_gains_and_limits_from_the_asset():
     assert engine.get_mass(char) == pytest.approx(50.05, abs=0.01)
 
 
-def test_ground_contact_forces_on_a_hand_pushed_into_the_floor_only():
-    engine, char = make_engine(1, control_mode="none")
+def test_ground_contact_forces_on_a_hand_pushed_into_the_floor_only(engine_yaml):
+    engine, char = make_engine(engine_yaml, 1, control_mode="none")
     km = engine.get_kin_char_model(char)
     upside_down = torch.tensor([1.0, 0.0, 0.0, 0.0])  # 180 deg about x: head down, legs up
     dof = torch.zeros(1, 28)
@@ -133,8 +153,8 @@ def test_ground_contact_forces_on_a_hand_pushed_into_the_floor_only():
     assert torch.all(forces[hands[1]] == 0.0)
 
 
-def test_state_after_set_matches_mujoco_kinematics():
-    engine, char = make_engine(3, control_mode="none")
+def test_state_after_set_matches_mujoco_kinematics(engine_yaml):
+    engine, char = make_engine(engine_yaml, 3, control_mode="none")
     km = engine.get_kin_char_model(char)
     g = torch.Generator().manual_seed(5)
     root_pos = torch.randn(3, 3, generator=g)
@@ -155,7 +175,7 @@ def test_state_after_set_matches_mujoco_kinematics():
     model, data = engine.model, mujoco.MjData(engine.model)
     bodies = list(range(1, 16))
     for i in range(3):
-        mujoco.mj_setState(model, data, engine._state[i], mujoco.mjtState.mjSTATE_FULLPHYSICS)
+        data.qpos[:], data.qvel[:] = engine._qpos[i].numpy(), engine._qvel[i].numpy()
         mujoco.mj_forward(model, data)
         assert np.abs(data.xpos[bodies] - engine.get_body_pos(char)[i].numpy()).max() < 1e-5
         mj_rot = torch.tensor(data.xquat[bodies][:, [1, 2, 3, 0]], dtype=torch.float32)
@@ -167,10 +187,10 @@ def test_state_after_set_matches_mujoco_kinematics():
             assert np.abs(vel[:3] - engine.get_body_ang_vel(char)[i, k].numpy()).max() < 1e-4
 
 
-def test_forced_nan_in_one_env_is_reported_and_only_that_env_reset():
+def test_forced_nan_in_one_env_is_reported_and_only_that_env_reset(engine_yaml):
     actions = random_actions(6, 4, seed=6)
-    clean, char = make_engine(4)
-    faulty, _ = make_engine(4)
+    clean, char = make_engine(engine_yaml, 4)
+    faulty, _ = make_engine(engine_yaml, 4)
     for k, action in enumerate(actions):
         if k == 3:
             faulty.set_state(char, torch.tensor([2]), dof_vel=torch.full((28,), float("nan")))
@@ -186,15 +206,15 @@ def test_forced_nan_in_one_env_is_reported_and_only_that_env_reset():
     assert torch.equal(state[keep], full_state(clean, char)[keep])
 
 
-def test_exploding_velocity_counts_as_a_fault():
-    engine, char = make_engine(2, fault_max_vel=50.0)
+def test_exploding_velocity_counts_as_a_fault(engine_yaml):
+    engine, char = make_engine(engine_yaml, 2, fault_max_vel=50.0)
     engine.set_state(char, torch.tensor([0]), root_vel=torch.tensor([500.0, 0.0, 0.0]))
     engine.set_cmd(char, init_dofs(2))
     assert engine.step().tolist() == [True, False]
 
 
-def test_none_mode_is_a_passive_ragdoll():
-    engine, char = make_engine(1, control_mode="none")
+def test_none_mode_is_a_passive_ragdoll(engine_yaml):
+    engine, char = make_engine(engine_yaml, 1, control_mode="none")
     for _ in range(45):
         engine.set_cmd(char, init_dofs(1))
         engine.step()
@@ -202,8 +222,8 @@ def test_none_mode_is_a_passive_ragdoll():
     assert torch.all(engine.get_dof_forces(char) == 0)
 
 
-def test_vel_mode_drives_joint_velocity():
-    engine, char = make_engine(1, control_mode="vel")
+def test_vel_mode_drives_joint_velocity(engine_yaml):
+    engine, char = make_engine(engine_yaml, 1, control_mode="vel")
     cmd = torch.zeros(1, 28)
     cmd[0, 9] = 1.0  # right elbow at 1 rad/s
     for _ in range(3):
@@ -219,9 +239,9 @@ def test_vel_mode_drives_joint_velocity():
     ({"control_mode": "pd_1d"}, "all 1-DoF"),
     ({"integrator": "verlet"}, "integrator must be one of"),
 ])
-def test_bad_engine_configs_are_refused(overrides, message):
+def test_bad_engine_configs_are_refused(engine_yaml, overrides, message):
     with pytest.raises(ConfigError, match=message):
-        make_engine(1, **overrides)
+        make_engine(engine_yaml, 1, **overrides)
 
 
 def test_unknown_engine_name_is_refused():
@@ -229,15 +249,15 @@ def test_unknown_engine_name_is_refused():
         build_engine({"engine_name": "isaac_gym"}, 1)
 
 
-def test_timesteps():
-    engine, _ = make_engine(1)
+def test_timesteps(engine_yaml):
+    engine, _ = make_engine(engine_yaml, 1)
     assert engine.control_mode == ControlMode.POS
     assert engine.substeps == 4 and engine.timestep == pytest.approx(1 / 30)
     assert engine.sim_timestep == pytest.approx(1 / 120)
 
 
-def test_static_object_collides_with_the_character():
-    config = load_engine_config(ENGINE_YAML, {"control_mode": "none"})
+def test_static_object_collides_with_the_character(engine_yaml):
+    config = load_engine_config(engine_yaml, {"control_mode": "none"})
     engine = build_engine(config, 1)
     char = engine.add_character(str(HUMANOID_XML), start_pos=(0.0, 0.0, 1.2))
     engine.add_static_object(str(REPO_ROOT / "tests/data/box.xml"), pos=(0.0, 0.0, 0.25))
@@ -251,16 +271,16 @@ def test_static_object_collides_with_the_character():
     assert torch.all(engine.get_ground_contact_forces(char)[0, 0] == 0)  # the box is not the ground
 
 
-def make_arm_engine(mode):
-    engine = build_engine(load_engine_config(ENGINE_YAML, {"control_mode": mode}), 2)
+def make_arm_engine(engine_yaml, mode):
+    engine = build_engine(load_engine_config(engine_yaml, {"control_mode": mode}), 2)
     char = engine.add_character(str(REPO_ROOT / "tests/data/hinge_arm.xml"), start_pos=(0.0, 0.0, 0.2))
     engine.initialize()
     return engine, char
 
 
 @pytest.mark.parametrize("mode", ["pd_1d", "pos"])
-def test_one_dof_character_tracks_targets_with_explicit_and_implicit_pd(mode):
-    engine, char = make_arm_engine(mode)
+def test_one_dof_character_tracks_targets_with_explicit_and_implicit_pd(engine_yaml, mode):
+    engine, char = make_arm_engine(engine_yaml, mode)
     kp, kd = engine.get_pd_gains(char)
     assert kp.tolist() == [1000.0] and kd.tolist() == [30.0]  # read from joint stiffness / damping
     assert engine.get_torque_limits(char).tolist() == [50.0]  # motor gear x ctrl range
@@ -273,9 +293,9 @@ def test_one_dof_character_tracks_targets_with_explicit_and_implicit_pd(mode):
     assert torch.all(engine.get_dof_forces(char).abs() <= 50.0 + 1e-4)
 
 
-def test_self_collisions_can_be_disabled():
+def test_self_collisions_can_be_disabled(engine_yaml):
     def crossed_legs(self_collisions):
-        engine = build_engine(load_engine_config(ENGINE_YAML, {"control_mode": "none"}), 1)
+        engine = build_engine(load_engine_config(engine_yaml, {"control_mode": "none"}), 1)
         char = engine.add_character(str(HUMANOID_XML), enable_self_collisions=self_collisions)
         engine.initialize()
         dof = torch.zeros(1, 28)
@@ -294,10 +314,10 @@ def test_self_collisions_can_be_disabled():
      r"needs a torque limit on every actuator .*\['shoulder'\]"),
     ("pos", ('stiffness="1000" damping="30" ', ''), r"needs PD gains, but the actuators of joints \['shoulder'\]"),
 ])
-def test_assets_the_engine_cannot_drive_are_named(tmp_path, mode, edit, message):
+def test_assets_the_engine_cannot_drive_are_named(engine_yaml, tmp_path, mode, edit, message):
     xml = tmp_path / "arm.xml"
     xml.write_text((REPO_ROOT / "tests/data/hinge_arm.xml").read_text().replace(*edit))
-    engine = build_engine(load_engine_config(ENGINE_YAML, {"control_mode": mode}), 1)
+    engine = build_engine(load_engine_config(engine_yaml, {"control_mode": mode}), 1)
     engine.add_character(str(xml))
     with pytest.raises(ConfigError, match=message) as err:
         engine.initialize()
