@@ -100,7 +100,7 @@ class CharEnv(BaseEnv):
         self._action_low, self._action_high = low.to(self.device), high.to(self.device)
         self.reward = torch.zeros(num_envs, device=self.device)
         self.done = torch.zeros(num_envs, dtype=torch.int32, device=self.device)
-        self.fault_count = 0
+        self.fault_count = torch.zeros((), dtype=torch.long, device=self.device)  # envs reset for broken physics
         self.reward_term_means = StepMeans()
         self.episode_metrics = EpisodeMeans(num_envs, self.device)
         self._step_metrics: dict[str, torch.Tensor] = {}
@@ -208,13 +208,12 @@ class CharEnv(BaseEnv):
             self.reward_term_means.add(terms)
 
     def _update_done(self, faults: torch.Tensor) -> None:
-        self.done[:] = self._compute_done()
-        if faults.any():  # non-finite or exploded physics: end those episodes and count them
-            self.done[faults.to(self.device)] = int(DoneFlags.FAIL)
-            self.fault_count += int(faults.sum())
+        faults = faults.to(self.device)  # non-finite or exploded physics: end those episodes and count them
+        self.done[:] = torch.where(faults, int(DoneFlags.FAIL), self._compute_done())
+        self.fault_count += faults.sum()  # stays on the device: read when logged
 
     def _update_info(self) -> dict[str, Any]:
-        """The step's ``info``: ``num_faults`` (total so far) and, on steps that recorded metrics,
+        """The step's ``info``: ``num_faults`` (total so far, a 0-d tensor) and, on steps that recorded metrics,
         ``episode_metrics``: each metric's mean over the episode ``[N]``, valid where ``done`` is set this
         step (NaN elsewhere)."""
         info: dict[str, Any] = {"num_faults": self.fault_count}

@@ -67,6 +67,13 @@ class DeepMimicEnv(CharEnv):
         self.tar_obs_steps = torch.tensor(cfg.get("tar_obs_steps", [1]), dtype=torch.float32, device=self.device)
         self.rand_reset = bool(cfg.get("rand_reset", True))
         self.residual_action = bool(cfg.get("residual_action", False))
+        # control steps ahead of the motion time whose reference frames each step queries (fixed, so the step
+        # builds no tensor from host values): now, the target observation's, and one ahead for residual actions
+        num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
+        self._ref_steps = [0.0] + [float(s) for s in cfg.get("tar_obs_steps", [1])][:num_tar]
+        if self.residual_action and 1.0 not in self._ref_steps:
+            self._ref_steps.append(1.0)
+        self._ref_offsets = torch.tensor(self._ref_steps, device=self.device) * self.engine.timestep
         self.action_center = str(cfg.get("action_center", "range"))
         if self.action_center not in ACTION_CENTERS:
             raise ConfigError(f"{self.source}: action_center must be one of {list(ACTION_CENTERS)}, "
@@ -123,10 +130,7 @@ class DeepMimicEnv(CharEnv):
         num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
         ids = self.motion_ids[env_ids]
         t = self.motion_time(env_ids)
-        steps = [0.0] + self.tar_obs_steps[:num_tar].tolist()
-        if self.residual_action and 1.0 not in steps:
-            steps.append(1.0)
-        offsets = torch.tensor(steps, device=self.device) * self.engine.timestep
+        steps, offsets = self._ref_steps, self._ref_offsets
         num_frames = len(steps)
         frames = self._frames_at(ids[:, None].expand(-1, num_frames).reshape(-1), (t[:, None] + offsets).reshape(-1))
         n = env_ids.numel()

@@ -30,7 +30,9 @@ class Normalizer(nn.Module):
 
     def record(self, x: torch.Tensor) -> None:
         """Accumulate samples ``x [..., *shape]`` (all leading dims are samples)."""
-        flat = x.detach().reshape(-1, *self.mean.shape).double().cpu()
+        flat = x.detach().reshape(-1, *self.mean.shape).double()  # stays on x's device: no host copy per batch
+        if self._new_sum.device != flat.device:
+            self._new_sum, self._new_sum_sq = self._new_sum.to(flat.device), self._new_sum_sq.to(flat.device)
         self._new_count += flat.shape[0]
         self._new_sum += flat.sum(0)
         self._new_sum_sq += (flat ** 2).sum(0)
@@ -38,8 +40,8 @@ class Normalizer(nn.Module):
     def update(self) -> None:
         """Merge the recorded samples (of every worker, pooled exactly) into mean and std."""
         if distributed.is_distributed():
-            pooled = distributed.all_reduce_sum(torch.cat([torch.tensor([float(self._new_count)], dtype=torch.float64),
-                                                           self._new_sum.flatten(), self._new_sum_sq.flatten()]))
+            count = torch.tensor([float(self._new_count)], dtype=torch.float64, device=self._new_sum.device)
+            pooled = distributed.all_reduce_sum(torch.cat([count, self._new_sum.flatten(), self._new_sum_sq.flatten()]))
             n = self._new_sum.numel()
             self._new_count = int(pooled[0].item())
             self._new_sum = pooled[1:1 + n].view_as(self._new_sum).clone()
@@ -84,14 +86,16 @@ class DiffNormalizer(nn.Module):
         self._new_sum_abs = torch.zeros(shape, dtype=torch.float64)
 
     def record(self, x: torch.Tensor) -> None:
-        flat = x.detach().reshape(-1, *self.mean_abs.shape).double().cpu()
+        flat = x.detach().reshape(-1, *self.mean_abs.shape).double()  # stays on x's device
+        if self._new_sum_abs.device != flat.device:
+            self._new_sum_abs = self._new_sum_abs.to(flat.device)
         self._new_count += flat.shape[0]
         self._new_sum_abs += flat.abs().sum(0)
 
     def update(self) -> None:
         if distributed.is_distributed():
-            pooled = distributed.all_reduce_sum(torch.cat([torch.tensor([float(self._new_count)], dtype=torch.float64),
-                                                           self._new_sum_abs.flatten()]))
+            count = torch.tensor([float(self._new_count)], dtype=torch.float64, device=self._new_sum_abs.device)
+            pooled = distributed.all_reduce_sum(torch.cat([count, self._new_sum_abs.flatten()]))
             self._new_count = int(pooled[0].item())
             self._new_sum_abs = pooled[1:].view_as(self._new_sum_abs).clone()
         if self._new_count == 0:

@@ -234,7 +234,7 @@ class Runner:
         }
         row.update({f"Train_{k.title()}_Rate": v for k, v in tracker.done_rates().items()})
         row.update({k.title(): v for k, v in train_info.items()})
-        row["Num_Faults"] = getattr(self.env, "fault_count", 0)
+        row["Num_Faults"] = int(getattr(self.env, "fault_count", 0))
         row.update(self.agent.normalizer_info())
         return row
 
