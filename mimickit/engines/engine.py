@@ -200,6 +200,11 @@ class Engine(abc.ABC):
     def num_faults(self) -> int:
         """Environments reset for non-finite or exploding state since construction."""
 
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the simulator's resources (threads, device memory, renderers); closing twice is harmless and a
+        closed engine refuses to step."""
+
     # ------------------------------------------------------------------ optional: pictures of the envs
     @property
     def renders(self) -> bool:

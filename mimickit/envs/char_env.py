@@ -287,6 +287,4 @@ class CharEnv(BaseEnv):
         return {f"reward_{name}": mean for name, mean in self.reward_term_means.pop().items()}
 
     def close(self) -> None:
-        close = getattr(self.engine, "close", None)
-        if close is not None:
-            close()
+        self.engine.close()
