@@ -94,11 +94,13 @@ def test_episode_quota_counts_exactly():
 
 
 def test_tracker_drops_uncounted_episodes_but_restarts_them():
-    tracker = ReturnTracker(3, torch.device("cpu"))
+    tracker = ReturnTracker(3, torch.device("cpu"), keep_returns=True)
     done = torch.tensor([int(DoneFlags.FAIL), int(DoneFlags.TIME), int(DoneFlags.NULL)], dtype=torch.int32)
     tracker.update(torch.ones(3), done, count=torch.tensor([True, False, True]))
-    assert tracker.num_episodes == 1 and tracker.episode_returns == [1.0]
-    assert tracker.done_counts[DoneFlags.FAIL] == 1 and tracker.done_counts[DoneFlags.TIME] == 0
+    totals = tracker.totals()
+    assert totals.num_episodes == 1 and tracker.episode_returns == [1.0] and totals.return_sum == 1.0
+    assert totals.done_counts[DoneFlags.FAIL] == 1 and totals.done_counts[DoneFlags.TIME] == 0
+    assert totals.done_rates()["fail"] == 1.0 and totals.mean_length == 1.0
     assert tracker.episode_return.tolist() == [0.0, 0.0, 1.0] and tracker.episodes_per_env.tolist() == [1, 0, 0]
 
 

@@ -19,7 +19,7 @@ import torch
 
 from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
 from mimickit.learning.base_agent import BaseAgent
-from mimickit.learning.return_tracker import ReturnTracker
+from mimickit.learning.return_tracker import EpisodeTotals, ReturnTracker
 from mimickit.util import distributed
 from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from mimickit.util.config import ConfigError
@@ -92,7 +92,7 @@ class Runner:
         self.sample_count = 0
         self.wall_time = 0.0  # s, over every session of the run
         self.train_tracker = ReturnTracker(env.num_envs, agent.device)
-        self.test_tracker = ReturnTracker(env.num_envs, agent.device)
+        self.test_tracker = ReturnTracker(env.num_envs, agent.device, keep_returns=True)
         self.last_test_info: dict[str, Any] = {}
         self.video_frames = 0  # > 0: record that many frames of env 0 in each periodic test (training)
 
@@ -213,9 +213,9 @@ class Runner:
     def _log_row(self, test_info: dict[str, Any], train_info: dict[str, float], wall_time: float,
                  samples_per_sec: float, pooled: bool = False) -> dict[str, Any]:
         """One log row; ``pooled``: training statistics and diagnostics over every worker (a collective)."""
-        tracker = self.train_tracker
+        tracker = self.train_tracker.totals()
         if pooled and distributed.is_distributed():
-            tracker = self._pooled_tracker()
+            tracker = self._pooled_totals(tracker)
             gathered = distributed.all_gather_objects(train_info)
             train_info = {k: sum(g[k] for g in gathered) / len(gathered) for k in train_info}
             rates = distributed.all_gather_objects(samples_per_sec)  # each counts every worker's samples
@@ -238,19 +238,10 @@ class Runner:
         row.update(self.agent.normalizer_info())
         return row
 
-    def _pooled_tracker(self) -> ReturnTracker:
-        """The training episode statistics of every worker in one tracker (for logging only)."""
-        mine = self.train_tracker
-        parts = distributed.all_gather_objects((mine.num_episodes, mine.return_sum, mine.length_sum,
-                                                {int(k): v for k, v in mine.done_counts.items()}))
-        pooled = ReturnTracker(1, self.agent.device)
-        for num, ret, length, counts in parts:
-            pooled.num_episodes += num
-            pooled.return_sum += ret
-            pooled.length_sum += length
-            for flag in pooled.done_counts:
-                pooled.done_counts[flag] += counts[int(flag)]
-        return pooled
+    @staticmethod
+    def _pooled_totals(mine: EpisodeTotals) -> EpisodeTotals:
+        """The training episode totals of every worker added up (for logging only; a collective)."""
+        return sum(distributed.all_gather_objects(mine), EpisodeTotals())
 
     def _print_progress(self, row: dict[str, Any], max_samples: int, iter_seconds: float) -> None:
         rate = row["Samples_Per_Sec"]
@@ -297,7 +288,7 @@ class Runner:
                         episode_metrics.setdefault(key, []).extend(values[counted].tolist())
                 tracker.update(reward, done, counted)
                 obs = self._reset_done_envs(next_obs, done)
-        returns, length_sum = list(tracker.episode_returns), tracker.length_sum
+        returns, length_sum = list(tracker.episode_returns), tracker.totals().length_sum
         if distributed.is_distributed():  # every worker's episodes, in rank order
             parts = distributed.all_gather_objects((returns, length_sum, episode_metrics))
             returns = [r for part in parts for r in part[0]]

@@ -45,3 +45,24 @@ def test_deepmimic_env_step_on_the_warp_engine_makes_no_host_syncs():
         env.close()
     assert dict(counter.calls) == {}
     assert control.calls["__bool__"] == 1
+
+
+def test_training_rollout_syncs_only_to_find_the_envs_to_reset():
+    from mimickit.envs.base_env import EnvMode
+    from mimickit.learning.agent_builder import build_agent
+    from mimickit.learning.runner import Runner
+
+    env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
+                    str(REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"), 4)
+    try:
+        runner = Runner(env, build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env))
+        runner.set_mode(EnvMode.TRAIN)
+        with torch.no_grad():
+            obs = runner.rollout(runner._reset_all(), 2)
+            with HostSyncCounter() as counter:
+                runner.rollout(obs, 3)
+    finally:
+        env.close()
+    # PPO's action sampling and recording, the env step and the return tracker: none; one nonzero per step picks
+    # the finished envs to reset
+    assert dict(counter.calls) == {"nonzero": 3}
