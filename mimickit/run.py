@@ -105,9 +105,27 @@ def worker_count(args: dict) -> int:
     return workers
 
 
+def check_devices(devices: list[str]) -> None:
+    """Refuse ``--devices`` entries this machine cannot run on, with a one-line error."""
+    for name in devices:
+        try:
+            device = torch.device(name)
+        except RuntimeError:
+            raise ConfigError(f"--devices {name}: not a torch device (use cpu or cuda:N)") from None
+        if device.type == "cuda":
+            if not torch.cuda.is_available():
+                raise ConfigError(f"--devices {name}: this machine has no CUDA device (torch.cuda.is_available() is "
+                                  f"False); use --devices cpu")
+            if (device.index or 0) >= torch.cuda.device_count():
+                raise ConfigError(f"--devices {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+        elif device.type != "cpu":
+            raise ConfigError(f"--devices {name}: MimicKit runs on cpu or cuda devices")
+
+
 def run(args: dict) -> None:
     """Train or test as the arguments say: in this process, in ``--num_workers`` spawned ones, or as one
     worker of a ``torchrun`` launch."""
+    check_devices(args["devices"])
     workers = worker_count(args)
     if distributed.launched_by_torchrun():
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])

@@ -131,3 +131,15 @@ def test_tensorboard_logger_writes_every_column(tmp_path):
     columns = (out / "log.txt").read_text().splitlines()[0].split()
     assert set(columns) <= set(events.Tags()["scalars"])
     assert [e.step for e in events.Scalars("Train_Return")] == [32, 64]
+
+
+@pytest.mark.parametrize("device, message", [
+    ("gpu", "not a torch device"), ("mps", "runs on cpu or cuda devices"),
+    *([("cuda:0", "no CUDA device")] if not torch.cuda.is_available() else []),
+])
+def test_devices_this_machine_cannot_run_on_get_a_one_line_error(tmp_path, capsys, device, message):
+    out = tmp_path / "run"
+    assert main(TINY + ["--devices", device, "--max_samples", "32", "--out_dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

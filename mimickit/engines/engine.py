@@ -16,6 +16,7 @@ from __future__ import annotations
 import abc
 import enum
 import importlib
+import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,6 +37,11 @@ class ControlMode(str, enum.Enum):
 
 
 BASE_CONFIG_KEYS = ("engine_name", "control_mode", "control_freq", "sim_freq")
+
+# upstream MimicKit's engines (Isaac Gym, Isaac Lab, Newton) and their keys that mean nothing to ours: env_spacing
+# (our envs share no world grid) and ground_contact_height (Isaac Gym's contact heuristic; ours read contact forces)
+UPSTREAM_ENGINES = ("isaac_gym", "isaac_lab", "newton")
+UPSTREAM_ONLY_KEYS = ("env_spacing", "ground_contact_height")
 
 # engine_name -> "module:Class", imported only when chosen so that only the engine in use must be installed.
 ENGINE_REGISTRY = {
@@ -234,9 +240,27 @@ def load_engine_config(engine_file: str | None, overrides: dict[str, Any] | None
     return config
 
 
+def upstream_engine_config(config: dict[str, Any], device: torch.device, source: str) -> dict[str, Any]:
+    """The engine that runs a config naming one of upstream MimicKit's engines (:data:`UPSTREAM_ENGINES`): MuJoCo
+    Warp when the run is on a CUDA device and MuJoCo Warp is installed, else the CPU MuJoCo engine, with the
+    config's rates and control mode; upstream's keys with no meaning here (:data:`UPSTREAM_ONLY_KEYS`) are dropped.
+    Prints a one-line notice saying which engine runs."""
+    chosen = "mujoco"
+    if device.type == "cuda" and importlib.util.find_spec("mujoco_warp") is not None:
+        chosen = "mujoco_warp"
+    why = "on the GPU" if chosen == "mujoco_warp" else (
+        "on the CPU (MuJoCo Warp is not installed: pip install -e \".[warp]\")" if device.type == "cuda"
+        else "on the CPU (pass --devices cuda:0 for MuJoCo Warp on a GPU)")
+    print(f"note: {source}: upstream's engine_name {config['engine_name']!r} runs on MimicKit's {chosen} engine {why}")
+    return {k: v for k, v in config.items() if k not in UPSTREAM_ONLY_KEYS} | {"engine_name": chosen}
+
+
 def build_engine(config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
                  source: str = "engine config", **kwargs: Any) -> Engine:
-    """Instantiate the backend named by ``config['engine_name']``, importing it only now."""
+    """Instantiate the backend named by ``config['engine_name']``, importing it only now; upstream's engine names
+    pick one of ours (:func:`upstream_engine_config`)."""
+    if config.get("engine_name") in UPSTREAM_ENGINES:
+        config = upstream_engine_config(config, torch.device(device), source)
     name = config.get("engine_name")
     if name not in ENGINE_REGISTRY:
         raise ConfigError(f"{source}: unknown engine_name {name!r}; available: {sorted(ENGINE_REGISTRY)}")

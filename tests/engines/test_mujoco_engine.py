@@ -245,8 +245,29 @@ def test_bad_engine_configs_are_refused(engine_yaml, overrides, message):
 
 
 def test_unknown_engine_name_is_refused():
-    with pytest.raises(ConfigError, match="unknown engine_name 'isaac_gym'"):
-        build_engine({"engine_name": "isaac_gym"}, 1)
+    with pytest.raises(ConfigError, match="unknown engine_name 'bullet'"):
+        build_engine({"engine_name": "bullet"}, 1)
+
+
+UPSTREAM_ISAAC_GYM = {"engine_name": "isaac_gym", "control_mode": "pos", "control_freq": 30, "sim_freq": 120,
+                      "env_spacing": 5, "ground_contact_height": 0.3}  # upstream's isaac_gym_engine.yaml
+
+
+def test_upstream_engine_names_run_on_the_cpu_engine_with_a_notice(capsys):
+    engine = build_engine(dict(UPSTREAM_ISAAC_GYM), 2, "cpu", source="isaac_gym_engine.yaml")
+    assert type(engine).__name__ == "MujocoEngine" and engine.substeps == 4
+    assert capsys.readouterr().out.strip() == (
+        "note: isaac_gym_engine.yaml: upstream's engine_name 'isaac_gym' runs on MimicKit's mujoco engine on the "
+        "CPU (pass --devices cuda:0 for MuJoCo Warp on a GPU)")
+
+
+def test_upstream_engine_names_pick_mujoco_warp_for_a_cuda_run():
+    from mimickit.engines.engine import upstream_engine_config
+
+    newton = {"engine_name": "newton", "control_mode": "pos", "control_freq": 30, "sim_freq": 240, "env_spacing": 5}
+    config = upstream_engine_config(newton, torch.device("cuda:0"), "newton_engine.yaml")
+    expected = "mujoco_warp" if _warp_available() else "mujoco"
+    assert config == {"engine_name": expected, "control_mode": "pos", "control_freq": 30, "sim_freq": 240}
 
 
 def test_timesteps(engine_yaml):
