@@ -32,7 +32,7 @@ from mimickit.learning.agent_builder import build_agent
 from mimickit.learning.runner import Runner
 from mimickit.util import distributed
 from mimickit.util.arg_parser import parse_args
-from mimickit.util.checkpoint import CheckpointError
+from mimickit.util.checkpoint import CheckpointError, load_checkpoint
 from mimickit.util.config import ConfigError
 from mimickit.util.logger import Logger, check_logger_available
 from mimickit.util.paths import resolve_path
@@ -229,7 +229,11 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
             runner.video_frames = TRAINING_VIDEO_FRAMES
         if args["mode"] == "train":
             model_file = args["model_file"] or (str(out_dir / "model.pt") if args["resume"] else "")
-            if model_file:  # a checkpoint continues exactly: weights, optimisers, counters, RNG state
+            if model_file and not args["resume"] and load_checkpoint(resolve_path(model_file)).get("slim"):
+                print(f"note: {model_file} is a slim model: training starts from its weights and normalisers with "
+                      f"fresh optimisers and counters", flush=True)
+                runner.load(resolve_path(model_file), resume=False)
+            elif model_file:  # a checkpoint continues exactly: weights, optimisers, counters, RNG state
                 runner.load(resolve_path(model_file), resume=True)
             for key, name in (("engine_config", "engine_config.yaml"), ("env_config", "env_config.yaml"),
                               ("agent_config", "agent_config.yaml")):

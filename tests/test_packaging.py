@@ -48,3 +48,15 @@ def test_run_configs_are_found_for_final_and_intermediate_checkpoints(tmp_path):
     assert paths.run_config_files(run / "int_models" / "model_0000000050.pt", "e", "a") == copies
     elsewhere = tmp_path / "elsewhere" / "model.pt"
     assert paths.run_config_files(elsewhere, "default_env", "default_agent") == ("default_env", "default_agent")
+
+
+TRACKED_BUDGET_BYTES = 32 * 2 ** 20  # the GPU machine carries the working tree up to 64 MiB, with what a check needs
+
+
+def test_tracked_files_stay_under_their_budget():
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=REPO_ROOT, capture_output=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    files = [REPO_ROOT / name for name in listed.stdout.decode().split("\0") if name]
+    total = sum(f.stat().st_size for f in files if f.is_file())
+    assert total < TRACKED_BUDGET_BYTES, f"tracked files take {total / 2 ** 20:.1f} MiB"

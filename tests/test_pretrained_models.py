@@ -37,8 +37,11 @@ ASE_MODEL = "ase_humanoid_model.pt"  # skills, no clip to track: tested by its l
 HLC_MODEL = "ase_hlc_location_humanoid_model.pt"  # a task through ASE_MODEL: tested by walking to targets below
 
 
-def test_every_shipped_policy_is_listed():
+def test_every_shipped_policy_is_listed_and_slim():
     assert sorted(p.name for p in (REPO_ROOT / "data/models").glob("*.pt")) == sorted([*SHIPPED, ASE_MODEL, HLC_MODEL])
+    for path in (REPO_ROOT / "data/models").glob("*.pt"):  # weights and normalisers; full checkpoints live in runs
+        payload = torch.load(path, weights_only=True)
+        assert payload.get("slim") is True and "optimizers" not in payload and "rng" not in payload, path.name
     for name in [*SHIPPED, ASE_MODEL, HLC_MODEL]:
         assert (REPO_ROOT / "data/logs" / name.replace("_model.pt", "_log.txt")).exists(), name
 

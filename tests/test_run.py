@@ -143,3 +143,29 @@ def test_devices_this_machine_cannot_run_on_get_a_one_line_error(tmp_path, capsy
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+def test_slim_model_evaluates_like_its_checkpoint_and_refuses_to_resume(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(TINY + ["--max_samples", "64", "--out_dir", str(out)]) == 0
+    slim = tmp_path / "slim.pt"
+    tool = subprocess.run([sys.executable, str(REPO_ROOT / "tools/slim_model.py"), str(out / "model.pt"), str(slim)],
+                          capture_output=True, text=True)
+    assert tool.returncode == 0, tool.stderr
+    assert slim.stat().st_size < 0.5 * (out / "model.pt").stat().st_size
+    full_agent, slim_agent = agent_state(out / "model.pt"), agent_state(slim)
+    assert full_agent.keys() == slim_agent.keys() and all(torch.equal(full_agent[k], slim_agent[k]) for k in full_agent)
+    results = {}
+    for name, model in (("full", out / "model.pt"), ("slim", slim)):
+        assert main(TINY + ["--mode", "test", "--model_file", str(model), "--test_episodes", "2",
+                            "--out_dir", str(tmp_path / name)]) == 0
+        results[name] = json.loads((tmp_path / name / "test_results.json").read_text())
+    assert results["full"] == results["slim"]
+    capsys.readouterr()
+    tuned = tmp_path / "tuned"  # training from a slim model starts from its weights, afresh
+    assert main(TINY + ["--max_samples", "32", "--out_dir", str(tuned), "--model_file", str(slim)]) == 0
+    assert "is a slim model: training starts from its weights" in capsys.readouterr().out
+    assert torch.load(tuned / "model.pt", weights_only=True)["sample_count"] == 32
+    shutil.copy(slim, out / "model.pt")
+    assert main(TINY + ["--max_samples", "96", "--out_dir", str(out), "--resume", "true"]) == 2
+    assert "slim model" in capsys.readouterr().err

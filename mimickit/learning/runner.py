@@ -345,6 +345,9 @@ class Runner:
             raise CheckpointError(f"{path}: network shapes differ from this agent config: "
                                   f"{str(err).splitlines()[0]}") from None
         if resume:
+            if payload.get("slim"):
+                raise CheckpointError(f"{path}: a slim model (weights and normalisers, no optimiser or RNG state) "
+                                      f"cannot be resumed; resume from the run folder's model.pt")
             saved_world, world = int(payload.get("world_size", 1)), distributed.world_size()
             if saved_world != world:
                 raise CheckpointError(f"{path}: written by a run with {saved_world} worker(s); resume it with the "

@@ -46,3 +46,13 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(payload, dict):
         raise CheckpointError(f"{path}: not a MimicKit checkpoint (top level is {type(payload).__name__})")
     return payload
+
+
+SLIM_KEYS = ("format", "signature", "agent", "iteration", "sample_count", "wall_time", "last_test")
+
+
+def slim_payload(payload: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint reduced to what evaluating, exporting and reusing its policy needs: the agent's networks and
+    normalisers with its signature and counters, without optimiser and RNG state (about a third of the size).
+    Marked ``slim``: it loads for ``--mode test``, export and as a starting point, but cannot be resumed."""
+    return {key: payload[key] for key in SLIM_KEYS if key in payload} | {"slim": True}

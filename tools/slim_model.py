@@ -1,0 +1,37 @@
+#!/usr/bin/env python
+"""Write a slim copy of a checkpoint: the agent's networks and normalisers, its signature and counters, without
+optimiser and RNG state (what ``data/models/`` ships; full checkpoints stay in run folders for resuming).
+
+    python tools/slim_model.py data/runs/<run>/model.pt data/models/<method>_<char>_<clip>_model.pt
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, slim_payload
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model_file", help="a checkpoint written by MimicKit (model.pt)")
+    parser.add_argument("out", help="where to write the slim model (may be model_file itself)")
+    args = parser.parse_args(argv)
+    try:
+        payload = load_checkpoint(args.model_file)
+        if "agent" not in payload or "signature" not in payload:
+            raise CheckpointError(f"{args.model_file}: not a MimicKit checkpoint (no agent or signature)")
+        save_checkpoint(args.out, slim_payload(payload))
+    except (CheckpointError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.out} ({Path(args.out).stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
