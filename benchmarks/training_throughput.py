@@ -7,6 +7,7 @@ motion, observations, reward, termination, resets), action selection, and learni
 updates). On CPU the learner can cost more than physics, so both are reported per sample.
 
     python benchmarks/training_throughput.py [--arg_file args/deepmimic_humanoid_ppo_args.txt] [--iters 8]
+        [--num_envs N] [--agent_config ...] [--engine_config ...] [--device cuda:0]
 """
 
 from __future__ import annotations
@@ -29,51 +30,53 @@ from mimickit.util.arg_parser import parse_args  # noqa: E402
 
 
 class Stopwatch:
-    """Accumulates the time spent inside a wrapped callable."""
+    """Accumulates the time spent inside a wrapped callable (waiting for a GPU's queued work at both ends, so
+    each part is charged with its own kernels)."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, device: torch.device):
         self.fn, self.seconds = fn, 0.0
+        self._sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def __call__(self, *args, **kwargs):
+        self._sync()
         start = time.perf_counter()
         try:
             return self.fn(*args, **kwargs)
         finally:
+            self._sync()
             self.seconds += time.perf_counter() - start
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
-    parser.add_argument("--iters", type=int, default=8, help="timed iterations (after one warm-up iteration)")
-    parser.add_argument("--num_envs", type=int, default=None)
-    parser.add_argument("--agent_config", default=None)
-    cli = parser.parse_args()
-    extra = (["--num_envs", str(cli.num_envs)] if cli.num_envs else []) + (
-        ["--agent_config", cli.agent_config] if cli.agent_config else [])
-    args = parse_args(["--arg_file", cli.arg_file, "--rand_seed", "0"] + extra)
+def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config: str | None = None,
+            engine_config: str | None = None, device: str = "cpu") -> float:
+    """Time ``iters`` training iterations of ``arg_file`` (after one warm-up) and print where the time goes;
+    returns training samples per second."""
+    extra = (["--num_envs", str(num_envs)] if num_envs else []) + (
+        ["--agent_config", agent_config] if agent_config else []) + (
+        ["--engine_config", engine_config] if engine_config else [])
+    args = parse_args(["--arg_file", arg_file, "--rand_seed", "0"] + extra)
     torch.manual_seed(0)
-    env = build_env(args["env_config"], args["engine_config"], args["num_envs"])
-    agent = build_agent(args["agent_config"], env)
+    device = torch.device(device)
+    env = build_env(args["env_config"], args["engine_config"], args["num_envs"], device=device)
+    agent = build_agent(args["agent_config"], env, device)
     runner = Runner(env, agent)
-    physics = Stopwatch(env.engine.step)
+    physics = Stopwatch(env.engine.step, device)
     env.engine.step = physics
-    env_step = Stopwatch(env.step)
+    env_step = Stopwatch(env.step, device)
     env.step = env_step
-    decide = Stopwatch(agent.act)
+    decide = Stopwatch(agent.act, device)
     agent.act = decide
-    update = Stopwatch(agent.update)
+    update = Stopwatch(agent.update, device)
     agent.update = update
+    iteration = Stopwatch(runner.run_iteration, device)
     obs, _ = env.reset()
     obs = obs.clone()
     timings = []
-    for it in range(cli.iters + 1):
-        physics.seconds = env_step.seconds = decide.seconds = update.seconds = 0.0
-        start = time.perf_counter()
-        obs, _ = runner.run_iteration(obs)
-        total = time.perf_counter() - start
+    for it in range(iters + 1):
+        physics.seconds = env_step.seconds = decide.seconds = update.seconds = iteration.seconds = 0.0
+        obs, _ = iteration(obs)
         if it > 0:
-            timings.append((total - update.seconds, update.seconds, physics.seconds, env_step.seconds,
+            timings.append((iteration.seconds - update.seconds, update.seconds, physics.seconds, env_step.seconds,
                             decide.seconds))
     samples = agent.steps_per_iter * env.num_envs
     rollout, learn, phys, env_total, act = (sum(t[i] for t in timings) / len(timings) for i in range(5))
@@ -81,8 +84,9 @@ def main() -> None:
     reset_and_bookkeeping = rollout - env_total - act
     total = rollout + learn
     us = lambda s: 1e6 * s / samples  # noqa: E731
-    print(f"{args['arg_file']}: {env.num_envs} envs x {agent.steps_per_iter} steps = {samples} samples/iteration, "
-          f"agent {args['agent_config']}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
+    print(f"{arg_file}: {env.num_envs} envs x {agent.steps_per_iter} steps = {samples} samples/iteration, "
+          f"agent {args['agent_config']}, engine {args['engine_config']}, device {device}, {os.cpu_count()} cores, "
+          f"torch threads {torch.get_num_threads()}")
     print(f"{'part':<34}{'s/iter':>8}{'us/sample':>11}{'share':>8}")
     for name, value in (("physics (engine.step)", phys), ("env: reference, obs, reward, done", env_other),
                         ("agent: action selection", act), ("resets, recording, schedules", reset_and_bookkeeping),
@@ -92,6 +96,19 @@ def main() -> None:
     print(f"physics-only env-steps/s: {samples / phys:,.0f}; learner-only samples/s: {samples / learn:,.0f}")
     print(f"training_samples_per_sec: {samples / total:,.0f}")
     env.close()
+    return samples / total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
+    parser.add_argument("--iters", type=int, default=8, help="timed iterations (after one warm-up iteration)")
+    parser.add_argument("--num_envs", type=int, default=None)
+    parser.add_argument("--agent_config", default=None)
+    parser.add_argument("--engine_config", default=None)
+    parser.add_argument("--device", default="cpu", help="torch device of the env and agent (cuda:0 for a GPU)")
+    cli = parser.parse_args()
+    measure(cli.arg_file, cli.iters, cli.num_envs, cli.agent_config, cli.engine_config, cli.device)
 
 
 if __name__ == "__main__":

@@ -9,48 +9,38 @@ against up to 4 in C MuJoCo. So each character must agree within 1e-4 m in at le
 within 0.25 m, and SMPL, whose feet touch each other in its standing pose, is compared without self-collisions.
 """
 
-import pytest
-import torch
+import importlib.util
 
-from mimickit.engines.engine import build_engine, load_engine_config
-from mimickit.util.config import load_yaml
+import pytest
 
 from ..conftest import REPO_ROOT
 
 pytest.importorskip("mujoco_warp")
 
-NUM_ENVS, NUM_STEPS = 8, 30
-CHARACTERS = ["humanoid", "g1", "go2", "smpl"]
+# one implementation of the scenario, shared with the GPU check (which runs it on CUDA)
+_spec = importlib.util.spec_from_file_location("gpu_check", REPO_ROOT / "benchmarks" / "gpu_check.py")
+gpu_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(gpu_check)
 
 
-def run(engine_file, char, seed=0):
-    env_config = load_yaml(REPO_ROOT / f"data/envs/deepmimic_{char}_env.yaml")
-    pose = torch.tensor(env_config["init_pose"], dtype=torch.float32)
-    engine = build_engine(load_engine_config(REPO_ROOT / "data/engines" / engine_file), NUM_ENVS)
-    char_id = engine.add_character(str(REPO_ROOT / env_config["char_file"]), start_pos=pose[:3].tolist(),
-                                   enable_self_collisions=char != "smpl")
-    engine.initialize()
-    num_dofs = engine.get_kin_char_model(char_id).dof_size
-    g = torch.Generator().manual_seed(seed)
-    engine.set_state(char_id, root_pos=pose[:3], root_rot=torch.tensor([0.0, 0.0, 0.0, 1.0]),
-                     root_vel=0.2 * torch.randn(NUM_ENVS, 3, generator=g), root_ang_vel=torch.zeros(3),
-                     dof_pos=pose[6:] + 0.05 * torch.randn(NUM_ENVS, num_dofs, generator=g),
-                     dof_vel=0.5 * torch.randn(NUM_ENVS, num_dofs, generator=g))
-    targets = pose[6:] + 0.05 * torch.randn(NUM_ENVS, num_dofs, generator=g)
-    body_pos = []
-    for _ in range(NUM_STEPS):
-        engine.set_cmd(char_id, targets)
-        assert not engine.step().any()
-        body_pos.append(engine.get_body_pos(char_id).clone())
-    engine.close()
-    return torch.stack(body_pos)  # [steps, envs, bodies, 3]
-
-
-@pytest.mark.parametrize("char", CHARACTERS)
+@pytest.mark.parametrize("char", gpu_check.PARITY_CHARACTERS)
 def test_warp_engine_tracks_the_cpu_engine(char):
-    cpu = run("mujoco_engine.yaml", char)
-    warp = run("mujoco_warp_engine.yaml", char)
+    cpu = gpu_check.backend_trajectory(gpu_check.CPU_ENGINE, char)
+    warp = gpu_check.backend_trajectory(gpu_check.WARP_ENGINE, char)
     per_env = (cpu - warp).norm(dim=-1).amax(dim=(0, 2))
     assert (cpu[-1, :, 0, 2] - cpu[0, :, 0, 2]).abs().max() > 1e-3  # the characters moved
     assert (per_env < 1e-4).sum() >= 6, per_env
     assert per_env.max() < 0.25, per_env
+
+
+def test_gpu_check_runs_every_section_on_warps_cpu_device():
+    import subprocess
+    import sys
+
+    args = ["--device", "cpu", "--envs", "4", "--seconds", "0.2", "--train_envs", "4", "--train_iters", "1",
+            "--walk_minutes", "5", "--walk_max_samples", "128", "--test_episodes", "2"]
+    out = subprocess.run([sys.executable, str(REPO_ROOT / "benchmarks/gpu_check.py"), *args], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "FAILED" not in out.stdout, out.stdout[-2000:] + out.stderr[-2000:]
+    for figure in ("parity smpl", "engine/raw", "training_samples_per_sec", "walk run final test"):
+        assert figure in out.stdout, figure
