@@ -182,32 +182,3 @@ class KinCharModel:
             body_pos[..., bodies, :] = body_pos[..., parents, :] + rot.quat_rotate(parent_rot, local_trans[bodies])
             body_rot[..., bodies, :] = rot.quat_mul(parent_rot, body_local_rot[..., bodies - 1, :])
         return body_pos, body_rot
-
-    def body_velocities(self, body_pos: torch.Tensor, body_rot: torch.Tensor, root_vel: torch.Tensor,
-                        root_ang_vel: torch.Tensor, dof_vel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """World linear ``[..., B, 3]`` and angular ``[..., B, 3]`` velocities of the body origins.
-
-        Args:
-            body_pos, body_rot: FK output; root_vel, root_ang_vel: ``[..., 3]`` world frame;
-            dof_vel: ``[..., D]`` (child-local angular velocity for spherical joints, rad/s for hinges).
-        Joints sit at body origins, so a joint adds angular velocity but no linear velocity at its origin.
-        """
-        batch = root_vel.shape[:-1]
-        dtype = root_vel.dtype
-        local_ang = torch.zeros(*batch, self.num_joints, 3, dtype=dtype, device=root_vel.device)
-        if len(self._sph_joint):
-            local_ang[..., self._sph_joint, :] = dof_vel[..., self._sph_dof]
-        if len(self._hinge_joint):
-            local_ang[..., self._hinge_joint, :] = dof_vel[..., self._hinge_dof, None] * self._hinge_axis.to(dtype)
-        joint_ang_world = rot.quat_rotate(body_rot[..., 1:, :], local_ang)
-        lin = torch.empty_like(body_pos)
-        ang = torch.empty_like(body_pos)
-        lin[..., 0, :] = root_vel
-        ang[..., 0, :] = root_ang_vel
-        for bodies in self._levels:
-            parents = self.parent_indices[bodies]
-            parent_ang = ang[..., parents, :]
-            offset = body_pos[..., bodies, :] - body_pos[..., parents, :]
-            lin[..., bodies, :] = lin[..., parents, :] + torch.cross(parent_ang, offset, dim=-1)
-            ang[..., bodies, :] = parent_ang + joint_ang_world[..., bodies - 1, :]
-        return lin, ang

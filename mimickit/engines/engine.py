@@ -161,14 +161,6 @@ class Engine(abc.ABC):
         """``[N, B, 4]`` world body rotations (x, y, z, w)."""
 
     @abc.abstractmethod
-    def get_body_vel(self, obj_id: int) -> torch.Tensor:
-        """``[N, B, 3]`` world linear velocity of each body origin [m/s]."""
-
-    @abc.abstractmethod
-    def get_body_ang_vel(self, obj_id: int) -> torch.Tensor:
-        """``[N, B, 3]`` world angular velocity of each body [rad/s]."""
-
-    @abc.abstractmethod
     def get_ground_contact_forces(self, obj_id: int) -> torch.Tensor:
         """``[N, B, 3]`` world force the ground exerts on each body at the last substep [N]."""
 
@@ -186,20 +178,12 @@ class Engine(abc.ABC):
         """The kinematic model of an object, in the engine's DoF and body order."""
 
     @abc.abstractmethod
-    def get_dof_limits(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-DoF joint ranges ``([D], [D])`` [rad]."""
-
-    @abc.abstractmethod
     def get_torque_limits(self, obj_id: int) -> torch.Tensor:
         """Per-DoF torque limits ``[D]`` [N m]."""
 
     @abc.abstractmethod
     def get_pd_gains(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-DoF (kp [N m/rad], kd [N m s/rad]) from the asset."""
-
-    @abc.abstractmethod
-    def get_mass(self, obj_id: int) -> float:
-        """Total mass of an object [kg]."""
 
     @property
     @abc.abstractmethod

@@ -71,7 +71,6 @@ class MujocoSceneEngine(Engine):
         self._kin_model: KinCharModel
         self._decoded_all: dict[str, torch.Tensor] | None = None  # decoded state of all envs, see _decoded
         self._stale_rows: torch.Tensor | None = None
-        self._body_vel_cache: torch.Tensor | None = None
         mujoco.set_mju_user_warning(_log_mujoco_warning)
 
     # ------------------------------------------------------------------------------- scene building
@@ -125,7 +124,7 @@ class MujocoSceneEngine(Engine):
 
     def _after_physics(self) -> None:
         """Forget what was decoded from the old state; show env 0 in the viewer."""
-        self._decoded_all, self._stale_rows, self._body_vel_cache = None, None, None
+        self._decoded_all, self._stale_rows = None, None
         if self._viewer is not None:
             self._viewer.sync(self._qpos[0].detach().cpu().double().numpy())
 
@@ -152,14 +151,6 @@ class MujocoSceneEngine(Engine):
                 self._decoded_all[name][rows] = value
             self._stale_rows = None
         return self._decoded_all[key]
-
-    def _body_vel(self) -> torch.Tensor:
-        if self._body_vel_cache is None:
-            lin, ang = self._kin_model.body_velocities(
-                self._decoded("body_pos"), self._decoded("body_rot"), self._decoded("root_vel"),
-                self._decoded("root_ang_vel"), self._decoded("dof_vel"))
-            self._body_vel_cache = torch.cat([lin, ang], dim=-1)
-        return self._body_vel_cache
 
     def _out(self, value: torch.Tensor) -> torch.Tensor:
         return value if value.device == self.device else value.to(self.device)
@@ -201,14 +192,6 @@ class MujocoSceneEngine(Engine):
     def get_ground_contact_forces(self, obj_id: int) -> torch.Tensor:
         return self._get(obj_id, "ground_forces")
 
-    def get_body_vel(self, obj_id: int) -> torch.Tensor:
-        self._check_obj(obj_id)
-        return self._out(self._body_vel()[..., :3])
-
-    def get_body_ang_vel(self, obj_id: int) -> torch.Tensor:
-        self._check_obj(obj_id)
-        return self._out(self._body_vel()[..., 3:])
-
     def set_state(self, obj_id: int, env_ids: torch.Tensor | None = None, *,
                   root_pos: torch.Tensor | None = None, root_rot: torch.Tensor | None = None,
                   root_vel: torch.Tensor | None = None, root_ang_vel: torch.Tensor | None = None,
@@ -226,7 +209,6 @@ class MujocoSceneEngine(Engine):
         self._state_written(ids)
         if self._decoded_all is not None:
             self._stale_rows = ids if self._stale_rows is None else torch.cat([self._stale_rows, ids])
-        self._body_vel_cache = None
 
     def _state_written(self, ids: torch.Tensor) -> None:
         """Hook: ``set_state`` wrote rows ``ids`` of the state views (e.g. clear a solver's warm start)."""
@@ -236,10 +218,6 @@ class MujocoSceneEngine(Engine):
         self._check_obj(obj_id)
         return self._kin_model
 
-    def get_dof_limits(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-        self._check_obj(obj_id)
-        return self._kin_model.dof_low.clone(), self._kin_model.dof_high.clone()
-
     def get_torque_limits(self, obj_id: int) -> torch.Tensor:
         self._check_obj(obj_id)
         return self.scene.torque_limit.clone()
@@ -247,10 +225,6 @@ class MujocoSceneEngine(Engine):
     def get_pd_gains(self, obj_id: int) -> tuple[torch.Tensor, torch.Tensor]:
         self._check_obj(obj_id)
         return self.scene.kp.clone(), self.scene.kd.clone()
-
-    def get_mass(self, obj_id: int) -> float:
-        self._check_obj(obj_id)
-        return self.scene.mass
 
     @property
     def model(self) -> mujoco.MjModel:

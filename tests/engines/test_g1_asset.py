@@ -26,7 +26,7 @@ def test_g1_structure_and_mass(g1):
     engine, char = g1
     km = engine.get_kin_char_model(char)
     assert km.dof_size == 29 and km.num_bodies == 31
-    assert engine.get_mass(char) == pytest.approx(33.34, abs=0.01)
+    assert engine.scene.mass == pytest.approx(33.34, abs=0.01)
     for body in ("head_link", "left_ankle_roll_link", "right_wrist_yaw_link", "left_knee_link",
                  "right_ankle_pitch_link"):
         assert body in km.body_names

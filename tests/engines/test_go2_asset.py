@@ -18,7 +18,7 @@ def test_go2_stands_on_its_feet():
     try:
         km = engine.get_kin_char_model(char)
         assert km.dof_size == 12 and km.num_joints == 16
-        assert engine.get_mass(char) == pytest.approx(15.21, abs=0.01)
+        assert engine.scene.mass == pytest.approx(15.21, abs=0.01)
         feet = [km.get_body_id(f"{leg}_foot") for leg in ("FL", "FR", "RL", "RR")]
         kp, kd = engine.get_pd_gains(char)
         assert torch.all(kp == 60.0) and torch.all(kd == 3.0)

@@ -41,7 +41,7 @@ def test_smpl_stands_under_pd_at_its_init_pose():
         km = engine.get_kin_char_model(char)
         assert km.body_names == SMPL_ORDER and km.dof_size == 69
         assert all(j.dof_dim == 3 for j in km.joints[1:])
-        assert 55.0 < engine.get_mass(char) < 65.0
+        assert 55.0 < engine.scene.mass < 65.0
         dof = init[6:]
         engine.set_state(char, None, root_pos=init[:3], root_rot=torch.tensor([0.0, 0, 0, 1]),
                          root_vel=torch.zeros(3), root_ang_vel=torch.zeros(3), dof_pos=dof, dof_vel=torch.zeros(69))
