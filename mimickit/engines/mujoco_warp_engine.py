@@ -126,19 +126,22 @@ class MujocoWarpEngine(MujocoSceneEngine):
                     mjw.step(m, d)
             return
         use_graph = self._settings["graph_capture"] and substeps == self.substeps
-        with wp.ScopedDevice(self._wp_device), wp.ScopedStream(self._torch_stream):
+        with wp.ScopedDevice(self._wp_device):
             if use_graph and self._graph is None:
-                for _ in range(substeps):  # loads every kernel module before the capture
-                    mjw.step(m, d)
-                with wp.ScopedCapture(stream=self._torch_stream) as capture:
+                # recorded (not run) on Warp's own stream: a graph cannot be captured on torch's legacy default
+                # stream; launched on torch's stream, so it runs after the torch writes of ctrl and before the reads.
+                # Every kernel module is loaded before the recording starts.
+                wp.synchronize_device(self._wp_device)
+                with wp.ScopedCapture(device=self._wp_device, force_module_load=True) as capture:
                     for _ in range(substeps):
                         mjw.step(m, d)
                 self._graph = capture.graph
             if use_graph:
                 wp.capture_launch(self._graph, stream=self._torch_stream)
             else:
-                for _ in range(substeps):
-                    mjw.step(m, d)
+                with wp.ScopedStream(self._torch_stream):
+                    for _ in range(substeps):
+                        mjw.step(m, d)
 
     def _explicit_pd_torque(self) -> torch.Tensor:
         """tau = kp (target - q) - kd qdot clipped to the limits, ``[N, D]`` (1-DoF joints only)."""
