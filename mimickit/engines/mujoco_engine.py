@@ -21,6 +21,7 @@ import torch
 
 from mimickit.engines.engine import ControlMode
 from mimickit.engines.mujoco_common import SCENE_CONFIG_KEYS, MujocoSceneEngine
+from mimickit.engines.mujoco_state import explicit_pd_torque
 from mimickit.util import distributed
 
 _STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
@@ -81,7 +82,10 @@ class MujocoEngine(MujocoSceneEngine):
         self._before_physics()
         if self.control_mode == ControlMode.PD_1D:
             for _ in range(self.substeps):
-                self._ctrl[:] = self._explicit_pd_torque()[:, self._act_dof].numpy()[:, None, :]
+                scene = self.scene
+                tau = explicit_pd_torque(self._layout, self._qpos, self._qvel, self._cmd, scene.kp, scene.kd,
+                                         scene.torque_limit)
+                self._ctrl[:] = tau[:, self._act_dof].numpy()[:, None, :]
                 self._rollout_call()
         else:
             cmd = self._cmd
@@ -103,17 +107,6 @@ class MujocoEngine(MujocoSceneEngine):
                               state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
         self._state[:] = self._state_out[:, -1]
         self._sensordata[:] = self._sensor_out[:, -1]
-
-    def _explicit_pd_torque(self) -> torch.Tensor:
-        """tau = kp (target - q) - kd qdot clipped to the limits, ``[N, D]`` (1-DoF joints only)."""
-        lay, scene = self._layout, self.scene
-        dofs = lay.hinge_dof
-        q = self._qpos[:, lay.hinge_qpos]
-        qd = self._qvel[:, lay.dof_qvel[dofs]]
-        tau = torch.zeros_like(self._cmd)
-        tau[:, dofs] = scene.kp.double()[dofs] * (self._cmd[:, dofs] - q) - scene.kd.double()[dofs] * qd
-        lim = scene.torque_limit.double()
-        return torch.maximum(torch.minimum(tau, lim), -lim)
 
     def _detect_faults(self) -> np.ndarray:
         m = self.model

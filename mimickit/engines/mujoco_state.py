@@ -80,3 +80,14 @@ def write_state(layout: StateLayout, kin_model: KinCharModel, qpos: torch.Tensor
             qpos[rows, lay.hinge_qpos[None]] = dof[:, lay.hinge_dof]
     if dof_vel is not None:
         qvel[rows, lay.dof_qvel[None]] = cast(dof_vel, kin_model.dof_size)
+
+
+def explicit_pd_torque(layout: StateLayout, qpos: torch.Tensor, qvel: torch.Tensor, target: torch.Tensor,
+                       kp: torch.Tensor, kd: torch.Tensor, limit: torch.Tensor) -> torch.Tensor:
+    """tau = kp (target - q) - kd qdot per DoF, clipped to ``[-limit, limit]`` [N m], ``[N, D]`` in ``target``'s dtype
+    (characters whose joints are all hinges: ``pd_1d`` control). ``kp``, ``kd``, ``limit``: ``[D]``."""
+    dofs = layout.hinge_dof
+    kp, kd, limit = kp.to(target.dtype), kd.to(target.dtype), limit.to(target.dtype)
+    tau = torch.zeros_like(target)
+    tau[:, dofs] = kp[dofs] * (target[:, dofs] - qpos[:, layout.hinge_qpos]) - kd[dofs] * qvel[:, layout.dof_qvel[dofs]]
+    return torch.maximum(torch.minimum(tau, limit), -limit)

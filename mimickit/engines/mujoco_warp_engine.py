@@ -20,6 +20,7 @@ import torch
 
 from mimickit.engines.engine import ControlMode
 from mimickit.engines.mujoco_common import SCENE_CONFIG_KEYS, MujocoSceneEngine
+from mimickit.engines.mujoco_state import explicit_pd_torque
 from mimickit.util.config import ConfigError
 
 _DEFAULTS = {"nconmax": 150, "njmax": 450, "solver_iterations": 100, "ls_iterations": 50, "graph_capture": True}
@@ -105,7 +106,8 @@ class MujocoWarpEngine(MujocoSceneEngine):
         lay = self._layout
         if self.control_mode == ControlMode.PD_1D:
             for _ in range(self.substeps):
-                self._ctrl.copy_(self._explicit_pd_torque()[:, lay.act_dof])
+                tau = explicit_pd_torque(lay, self._qpos, self._qvel, self._cmd, self._kp, self._kd, self._torque_limit)
+                self._ctrl.copy_(tau[:, lay.act_dof])
                 self._physics(1)
         else:
             cmd = self._cmd
@@ -142,15 +144,6 @@ class MujocoWarpEngine(MujocoSceneEngine):
                 with wp.ScopedStream(self._torch_stream):
                     for _ in range(substeps):
                         mjw.step(m, d)
-
-    def _explicit_pd_torque(self) -> torch.Tensor:
-        """tau = kp (target - q) - kd qdot clipped to the limits, ``[N, D]`` (1-DoF joints only)."""
-        lay = self._layout
-        dofs = lay.hinge_dof
-        tau = torch.zeros_like(self._cmd)
-        tau[:, dofs] = (self._kp[dofs] * (self._cmd[:, dofs] - self._qpos[:, lay.hinge_qpos])
-                        - self._kd[dofs] * self._qvel[:, lay.dof_qvel[dofs]])
-        return torch.maximum(torch.minimum(tau, self._torque_limit), -self._torque_limit)
 
     def _reset_faults(self) -> torch.Tensor:
         """Worlds whose state became non-finite or exploded (bool ``[N]``), put back to the default state by
