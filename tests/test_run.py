@@ -152,6 +152,9 @@ def test_slim_model_evaluates_like_its_checkpoint_and_refuses_to_resume(tmp_path
     tool = subprocess.run([sys.executable, str(REPO_ROOT / "tools/slim_model.py"), str(out / "model.pt"), str(slim)],
                           capture_output=True, text=True)
     assert tool.returncode == 0, tool.stderr
+    refused = subprocess.run([sys.executable, str(REPO_ROOT / "tools/slim_model.py"), str(out / "model.pt"),
+                              str(out / "model.pt")], capture_output=True, text=True)  # would lose the optimiser state
+    assert refused.returncode == 2 and "is a full checkpoint" in refused.stderr
     assert slim.stat().st_size < 0.5 * (out / "model.pt").stat().st_size
     full_agent, slim_agent = agent_state(out / "model.pt"), agent_state(slim)
     assert full_agent.keys() == slim_agent.keys() and all(torch.equal(full_agent[k], slim_agent[k]) for k in full_agent)

@@ -19,13 +19,17 @@ from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_chec
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model_file", help="a checkpoint written by MimicKit (model.pt)")
-    parser.add_argument("out", help="where to write the slim model (may be model_file itself)")
+    parser.add_argument("out", help="where to write the slim model (a new file, or a slim model to replace)")
     args = parser.parse_args(argv)
     try:
         payload = load_checkpoint(args.model_file)
         if "agent" not in payload or "signature" not in payload:
             raise CheckpointError(f"{args.model_file}: not a MimicKit checkpoint (no agent or signature)")
-        save_checkpoint(args.out, slim_payload(payload))
+        out = Path(args.out)
+        if out.exists() and not load_checkpoint(out).get("slim"):  # a full checkpoint holds what resuming needs
+            raise CheckpointError(f"{out}: exists and is a full checkpoint (optimiser and RNG state); write the slim "
+                                  f"model to another file")
+        save_checkpoint(out, slim_payload(payload))
     except (CheckpointError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
