@@ -19,7 +19,8 @@ PPO_AGENT = "deepmimic_humanoid_ppo_cpu_agent.yaml"
 # e_pos bound over 2 s); an untrained policy falls within 2 s in all of them and reads, over the same 8 episodes:
 # humanoid 0.214 m, G1 0.156, SMPL 0.233, Go2 0.055 (a 0.27-m robot), humanoid spinkick 0.288 (shipped: 0.114),
 # ADD humanoid walk 0.201 (shipped: 0.027), humanoid cartwheel 0.260 (shipped: 0.070), AMP humanoid walk 0.195
-# (shipped: 0.041; AMP follows no clip, so its bound is loose), humanoid run 0.246 (shipped: 0.062)
+# (shipped: 0.041; AMP follows no clip, so its bound is loose), humanoid run 0.246 (shipped: 0.062),
+# humanoid crawl 0.079 (it may rest on hands, shins and thighs, so it does not fall; shipped: 0.033)
 SHIPPED = {"deepmimic_humanoid_walk_model.pt": ("deepmimic_humanoid_env.yaml", PPO_AGENT, "", 0.05),
            "deepmimic_g1_walk_model.pt": ("deepmimic_g1_env.yaml", PPO_AGENT, "", 0.07),
            "deepmimic_smpl_walk_model.pt": ("deepmimic_smpl_env.yaml", PPO_AGENT, "", 0.08),  # shipped: 0.058
@@ -29,6 +30,7 @@ SHIPPED = {"deepmimic_humanoid_walk_model.pt": ("deepmimic_humanoid_env.yaml", P
            "deepmimic_humanoid_run_model.pt": ("deepmimic_humanoid_env.yaml", PPO_AGENT,
                                                "data/motions/humanoid/humanoid_run.pkl", 0.10),
            "deepmimic_humanoid_cartwheel_model.pt": ("deepmimic_humanoid_cartwheel_env.yaml", PPO_AGENT, "", 0.11),
+           "deepmimic_humanoid_crawl_model.pt": ("deepmimic_humanoid_crawl_env.yaml", PPO_AGENT, "", 0.05),
            "add_humanoid_walk_model.pt": ("add_humanoid_env.yaml", "add_humanoid_cpu_agent.yaml", "", 0.05),
            "amp_humanoid_walk_model.pt": ("amp_humanoid_env.yaml", "amp_humanoid_cpu_agent.yaml", "", 0.08)}
 
