@@ -64,16 +64,16 @@ def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str 
     kp, kd = env.engine.get_pd_gains(env.char_id)
     low, high = env.action_bounds
     config = env.config
-    residual = bool(config.get("residual_action", False))
+    residual = config.get("residual_action", False)
     return {
         "format": SIDECAR_FORMAT, "agent": agent.NAME, "env_name": config.get("env_name"),
         "observation": {
             "dim": env.obs_dim,
             "layout": [{"name": name, "start": part.start, "size": part.stop - part.start}
                        for name, part in env.obs_layout.items()],
-            "global_obs": bool(config.get("global_obs")),
-            "root_height_obs": bool(config.get("root_height_obs", True)),
-            "key_bodies": list(config.get("key_bodies", [])), "tar_obs_steps": config.get("tar_obs_steps"),
+            "global_obs": config["global_obs"],
+            "root_height_obs": config["root_height_obs"],
+            "key_bodies": list(config["key_bodies"]), "tar_obs_steps": config.get("tar_obs_steps"),
             "definition": "mimickit/envs/terms/observations.py (compute_char_obs, compute_target_obs, ...)"},
         "action": {"dim": int(low.numel()), "dof_names": _dof_names(env), "low": low.tolist(), "high": high.tolist(),
                    "control_mode": env.engine.control_mode.name.lower(), "residual_action": residual,

@@ -38,7 +38,7 @@ def load_mjcf_char_model(path: str | Path, device: torch.device | str = "cpu") -
     try:
         model = mujoco.MjModel.from_xml_path(str(path))
     except (ValueError, FileNotFoundError) as err:
-        raise CharModelError(f"{path}: MuJoCo could not load the file: {err}") from err
+        raise CharModelError(f"{path}: MuJoCo could not load the file: {' '.join(str(err).split())}") from None
     return kin_model_from_mjmodel(model, source=str(path), device=device)
 
 

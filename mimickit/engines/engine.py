@@ -23,7 +23,8 @@ from typing import Any
 import torch
 
 from mimickit.anim.kin_char_model import KinCharModel
-from mimickit.util.config import ConfigError, check_keys, load_yaml
+from mimickit.util.config import ConfigError, load_yaml
+from mimickit.util.schema import Field, validate
 
 
 class ControlMode(str, enum.Enum):
@@ -36,7 +37,13 @@ class ControlMode(str, enum.Enum):
     PD_1D = "pd_1d"  # explicit PD torques every substep; only for characters whose joints are all 1-DoF
 
 
-BASE_CONFIG_KEYS = ("engine_name", "control_mode", "control_freq", "sim_freq")
+ENGINE_SCHEMA: dict[str, Field] = {
+    "engine_name": Field(str, help="the backend: a key of ENGINE_REGISTRY (or an upstream engine name)"),
+    "control_mode": Field(str, "pos", "what an action sets: PD position targets, velocities, torques, explicit "
+                                      "1-DoF PD torques, nothing", choices=tuple(m.value for m in ControlMode)),
+    "control_freq": Field(float, 30.0, "policy steps per second", unit="Hz", gt=0),
+    "sim_freq": Field(float, 120.0, "physics steps per second (an integer multiple of control_freq)", unit="Hz", gt=0),
+}
 
 # upstream MimicKit's engines (Isaac Gym, Isaac Lab, Newton) and their keys that mean nothing to ours: env_spacing
 # (our envs share no world grid) and ground_contact_height (Isaac Gym's contact heuristic; ours read contact forces)
@@ -55,30 +62,26 @@ class Engine(abc.ABC):
 
     Args:
         config: engine settings (``engine_name``, ``control_mode``, ``control_freq`` [Hz],
-            ``sim_freq`` [Hz] plus backend keys listed in the backend's ``CONFIG_KEYS``).
+            ``sim_freq`` [Hz] plus backend keys: the backend's ``SCHEMA``).
         num_envs: number of independent environments.
         device: torch device of all returned tensors.
     """
 
-    CONFIG_KEYS: tuple[str, ...] = BASE_CONFIG_KEYS
+    SCHEMA: dict[str, Field] = ENGINE_SCHEMA
 
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
                  source: str = "engine config") -> None:
-        check_keys(config, self.CONFIG_KEYS, source, required=["engine_name"])
+        config = validate(config, self.SCHEMA, source)
         if num_envs < 1:
             raise ConfigError(f"num_envs must be >= 1, found {num_envs}")
-        self.config = dict(config)
+        self.config = config
         self.num_envs = int(num_envs)
         self.device = torch.device(device)
-        try:
-            self.control_mode = ControlMode(config.get("control_mode", "pos"))
-        except ValueError:
-            raise ConfigError(f"{source}: control_mode must be one of {[m.value for m in ControlMode]}, found "
-                              f"{config.get('control_mode')!r}") from None
-        self.control_freq = float(config.get("control_freq", 30))
-        self.sim_freq = float(config.get("sim_freq", 120))
-        ratio = self.sim_freq / self.control_freq if self.control_freq > 0 else 0.0
-        if self.control_freq <= 0 or self.sim_freq <= 0 or abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+        self.control_mode = ControlMode(config["control_mode"])
+        self.control_freq = config["control_freq"]
+        self.sim_freq = config["sim_freq"]
+        ratio = self.sim_freq / self.control_freq
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
             raise ConfigError(f"{source}: sim_freq ({self.sim_freq:g} Hz) must be a positive integer multiple of "
                               f"control_freq ({self.control_freq:g} Hz)")
         self.substeps = round(ratio)

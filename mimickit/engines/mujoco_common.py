@@ -19,14 +19,21 @@ import numpy as np
 import torch
 
 from mimickit.anim.kin_char_model import KinCharModel
-from mimickit.engines.engine import BASE_CONFIG_KEYS, Engine
+from mimickit.engines.engine import ENGINE_SCHEMA, Engine
 from mimickit.engines.mujoco_scene import INTEGRATORS, MujocoScene, StateLayout, build_scene
 from mimickit.engines.mujoco_state import decode_state, write_state
 from mimickit.util.config import ConfigError
 from mimickit.util.paths import resolve_path
+from mimickit.util.schema import Field
 
 CHAR_ID = 0
-SCENE_CONFIG_KEYS = BASE_CONFIG_KEYS + ("integrator", "ground_friction", "fault_max_vel")
+SCENE_SCHEMA: dict[str, Field] = {
+    **ENGINE_SCHEMA,
+    "integrator": Field(str, "implicitfast", "MuJoCo's integrator", choices=tuple(sorted(INTEGRATORS))),
+    "ground_friction": Field(float, 1.0, "sliding friction coefficient of the ground plane", ge=0),
+    "fault_max_vel": Field(float, 1000.0, "any |qvel| above this counts as an exploded env (reset and counted)",
+                           unit="m/s or rad/s", gt=0),
+}
 
 _LOG = logging.getLogger("mimickit.mujoco")
 
@@ -40,21 +47,17 @@ def _log_mujoco_warning(message: str) -> None:
 class MujocoSceneEngine(Engine):
     """Engine API over a :class:`MujocoScene` whose state lives in torch views (see module docstring).
 
-    Config keys beyond the base ones: ``integrator`` (default ``implicitfast``), ``ground_friction`` (1.0),
-    ``fault_max_vel`` (1000; any |qvel| above it counts as an exploded env).
+    Config keys beyond the base ones: :data:`SCENE_SCHEMA`.
     """
 
-    CONFIG_KEYS = SCENE_CONFIG_KEYS
+    SCHEMA = SCENE_SCHEMA
 
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
                  source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
         super().__init__(config, num_envs, device, source)
-        self._integrator = config.get("integrator", "implicitfast")
-        if self._integrator not in INTEGRATORS:
-            raise ConfigError(f"{source}: integrator must be one of {sorted(INTEGRATORS)}, "
-                              f"found {self._integrator!r}")
-        self._ground_friction = float(config.get("ground_friction", 1.0))
-        self._fault_max_vel = float(config.get("fault_max_vel", 1000.0))
+        self._integrator = self.config["integrator"]
+        self._ground_friction = self.config["ground_friction"]
+        self._fault_max_vel = self.config["fault_max_vel"]
         self._visualize = visualize
         self._record_video = record_video
         self._char: tuple[Path, np.ndarray, bool] | None = None

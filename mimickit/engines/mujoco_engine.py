@@ -20,12 +20,18 @@ import numpy as np
 import torch
 
 from mimickit.engines.engine import ControlMode
-from mimickit.engines.mujoco_common import SCENE_CONFIG_KEYS, MujocoSceneEngine
+from mimickit.engines.mujoco_common import SCENE_SCHEMA, MujocoSceneEngine
 from mimickit.engines.mujoco_state import explicit_pd_torque
 from mimickit.util import distributed
+from mimickit.util.schema import Field
 
 _STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
 _STEP_START_TIME = 1.0  # every rollout starts at this time; an earlier end time means MuJoCo reset the data
+
+
+MUJOCO_SCHEMA: dict[str, Field] = {
+    **SCENE_SCHEMA,
+    "num_threads": Field(int, 0, "rollout threads (0: this machine's cores shared by its worker processes)", ge=0)}
 
 
 class MujocoEngine(MujocoSceneEngine):
@@ -34,12 +40,12 @@ class MujocoEngine(MujocoSceneEngine):
     Extra config key: ``num_threads`` (0 = this machine's cores shared by its worker processes).
     """
 
-    CONFIG_KEYS = SCENE_CONFIG_KEYS + ("num_threads",)
+    SCHEMA = MUJOCO_SCHEMA
 
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
                  source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
         super().__init__(config, num_envs, device, source, visualize, record_video)
-        self._num_threads = int(config.get("num_threads", 0)) or max(1, (os.cpu_count() or 1)
+        self._num_threads = self.config["num_threads"] or max(1, (os.cpu_count() or 1)
                                                                       // distributed.local_world_size())
         self._num_faults = 0
         self._rollout = None

@@ -129,12 +129,20 @@ class MujocoScene:
                                             for name in km.body_names]}
 
 
+def _load_spec(path: Path) -> mujoco.MjSpec:
+    """An MJCF file's spec; a file MuJoCo refuses (a negative gain, a missing file) is a one-line ConfigError."""
+    try:
+        return mujoco.MjSpec.from_file(str(path))
+    except (ValueError, FileNotFoundError) as err:
+        raise ConfigError(f"{path}: MuJoCo could not load the file: {' '.join(str(err).split())}") from None
+
+
 def build_scene(char_file: Path, start_pos: Sequence[float], self_collisions: bool,
                 static_objects: Sequence[tuple[Path, np.ndarray, np.ndarray]], *, sim_timestep: float,
                 integrator: str, ground_friction: float, control_mode: ControlMode) -> MujocoScene:
     """Compile the scene of one environment (see module docstring). ``static_objects``: (file, position [3] m,
     rotation (x, y, z, w)) each; ``integrator``: a key of :data:`INTEGRATORS` (checked by the caller)."""
-    spec = mujoco.MjSpec.from_file(str(char_file))
+    spec = _load_spec(char_file)
     spec.option.timestep = sim_timestep
     spec.option.integrator = INTEGRATORS[integrator]
     root_name = spec.worldbody.first_body().name
@@ -146,7 +154,7 @@ def build_scene(char_file: Path, start_pos: Sequence[float], self_collisions: bo
     _add_ground(spec, ground_friction)
     for k, (path, pos, quat) in enumerate(static_objects):
         frame = spec.worldbody.add_frame(pos=pos, quat=[quat[3], quat[0], quat[1], quat[2]])
-        obj_spec = mujoco.MjSpec.from_file(str(path))
+        obj_spec = _load_spec(path)
         frame.attach_body(obj_spec.worldbody.first_body(), f"object{k + 1}_", "")
     char_bodies = [b.name for b in spec.worldbody.first_body().find_all(mujoco.mjtObj.mjOBJ_BODY)]
     char_bodies.insert(0, root_name)
@@ -161,7 +169,7 @@ def build_scene(char_file: Path, start_pos: Sequence[float], self_collisions: bo
     try:
         model = spec.compile()
     except ValueError as err:
-        raise ConfigError(f"{char_file}: MuJoCo could not compile the scene: {err}") from None
+        raise ConfigError(f"{char_file}: MuJoCo could not compile the scene: {' '.join(str(err).split())}") from None
     source = str(char_file)
     kin_model = kin_model_from_mjmodel(model, source=source)
     body_ids = character_body_ids(model)

@@ -19,11 +19,19 @@ import mujoco
 import torch
 
 from mimickit.engines.engine import ControlMode
-from mimickit.engines.mujoco_common import SCENE_CONFIG_KEYS, MujocoSceneEngine
+from mimickit.engines.mujoco_common import SCENE_SCHEMA, MujocoSceneEngine
 from mimickit.engines.mujoco_state import explicit_pd_torque
 from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field
 
-_DEFAULTS = {"nconmax": 150, "njmax": 450, "solver_iterations": 100, "ls_iterations": 50, "graph_capture": True}
+WARP_SCHEMA: dict[str, Field] = {
+    **SCENE_SCHEMA,
+    "nconmax": Field(int, 150, "contacts allocated per world (upstream's Newton value)", ge=1),
+    "njmax": Field(int, 450, "constraint rows allocated per world (upstream's Newton value)", ge=1),
+    "solver_iterations": Field(int, 100, "Newton solver iterations (MuJoCo's default, as the CPU engine)", ge=1),
+    "ls_iterations": Field(int, 50, "line-search iterations (MuJoCo's default)", ge=1),
+    "graph_capture": Field(bool, True, "replay the substep loop as one CUDA graph on a GPU"),
+}
 
 
 def _import_warp() -> tuple[Any, Any]:
@@ -42,26 +50,16 @@ class MujocoWarpEngine(MujocoSceneEngine):
     """MuJoCo Warp backend of the Engine API (see module docstring); its device follows the torch device
     (``cpu`` -> Warp's CPU device, ``cuda:k`` -> that GPU).
 
-    Extra config keys: ``nconmax`` (contacts allocated per world, 150), ``njmax`` (constraint rows per world, 450;
-    both upstream's Newton values),
-    ``solver_iterations`` (100) and ``ls_iterations`` (50) of the Newton solver (MuJoCo's defaults, as the CPU
-    engine uses), ``graph_capture`` (true: replay the substep loop as one CUDA graph on a GPU).
+    Extra config keys: :data:`WARP_SCHEMA`.
     """
 
-    CONFIG_KEYS = SCENE_CONFIG_KEYS + tuple(_DEFAULTS)
+    SCHEMA = WARP_SCHEMA
 
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
                  source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
         super().__init__(config, num_envs, device, source, visualize, record_video)
-        settings = {key: config.get(key, default) for key, default in _DEFAULTS.items()}
-        for key in ("nconmax", "njmax", "solver_iterations", "ls_iterations"):
-            if not isinstance(settings[key], int) or isinstance(settings[key], bool) or settings[key] < 1:
-                raise ConfigError(f"{source}: {key} must be an integer >= 1, found {settings[key]!r}")
-        if not isinstance(settings["graph_capture"], bool):
-            raise ConfigError(f"{source}: graph_capture must be true or false, found {settings['graph_capture']!r}")
         if self.device.type not in ("cpu", "cuda"):
             raise ConfigError(f"{source}: the MuJoCo Warp engine runs on cpu or cuda devices, not {self.device}")
-        self._settings = settings
         self._wp, self._mjw = _import_warp()
         self._wp_device = "cpu" if self.device.type == "cpu" else f"cuda:{self.device.index or 0}"
         self._warp_model = None
@@ -70,15 +68,15 @@ class MujocoWarpEngine(MujocoSceneEngine):
 
     def _init_backend(self) -> None:
         wp, mjw, m = self._wp, self._mjw, self.model
-        m.opt.iterations = self._settings["solver_iterations"]
-        m.opt.ls_iterations = self._settings["ls_iterations"]
+        m.opt.iterations = self.config["solver_iterations"]
+        m.opt.ls_iterations = self.config["ls_iterations"]
         data = mujoco.MjData(m)
         data.qpos[:], data.qvel[:] = self.scene.default_qpos, self.scene.default_qvel
         mujoco.mj_forward(m, data)
         with wp.ScopedDevice(self._wp_device):
             self._warp_model = mjw.put_model(m)
-            self._warp_data = mjw.put_data(m, data, nworld=self.num_envs, nconmax=self._settings["nconmax"],
-                                           njmax=self._settings["njmax"])
+            self._warp_data = mjw.put_data(m, data, nworld=self.num_envs, nconmax=self.config["nconmax"],
+                                           njmax=self.config["njmax"])
         d = self._warp_data
         self._qpos, self._qvel = wp.to_torch(d.qpos), wp.to_torch(d.qvel)
         self._sensor, self._ctrl = wp.to_torch(d.sensordata), wp.to_torch(d.ctrl)
@@ -127,7 +125,7 @@ class MujocoWarpEngine(MujocoSceneEngine):
                 for _ in range(substeps):
                     mjw.step(m, d)
             return
-        use_graph = self._settings["graph_capture"] and substeps == self.substeps
+        use_graph = self.config["graph_capture"] and substeps == self.substeps
         with wp.ScopedDevice(self._wp_device):
             if use_graph and self._graph is None:
                 # recorded (not run) on Warp's own stream: a graph cannot be captured on torch's legacy default

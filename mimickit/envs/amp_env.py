@@ -9,11 +9,15 @@ from typing import Any
 import torch
 
 from mimickit.envs.base_env import EnvMode
-from mimickit.envs.deepmimic_env import DEEPMIMIC_KEYS, DeepMimicEnv
+from mimickit.envs.deepmimic_env import DEEPMIMIC_SCHEMA, DeepMimicEnv
 from mimickit.envs.terms.observations import compute_amp_disc_obs
-from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field
 
-AMP_KEYS = DEEPMIMIC_KEYS + ("num_disc_obs_steps", "disc_dof_vel_obs")
+AMP_SCHEMA: dict[str, Field] = {
+    **DEEPMIMIC_SCHEMA,
+    "num_disc_obs_steps": Field(int, help="states in the discriminator's window (T)", ge=1),
+    "disc_dof_vel_obs": Field(bool, True, "DoF velocities in the discriminator observation"),
+}
 HISTORY_FIELDS = ("root_pos", "root_rot", "root_vel", "root_ang_vel", "joint_rot", "dof_vel", "body_pos")
 
 
@@ -21,21 +25,17 @@ class AMPEnv(DeepMimicEnv):
     """DeepMimic's reference sampling, reset-to-reference and termination (without success at a clip's
     end), no env reward, and a discriminator history of ``num_disc_obs_steps`` states per env.
 
-    Extra config keys: ``num_disc_obs_steps`` (window length T), ``disc_dof_vel_obs`` (True: DoF velocities
-    in the discriminator observation). The reference motion still advances every step, so TEST episodes
+    Extra config keys: :data:`AMP_SCHEMA`. The reference motion still advances every step, so TEST episodes
     report the paper's tracking errors against the clip they started from.
     """
 
-    CONFIG_KEYS = AMP_KEYS
-    REQUIRED_KEYS = DeepMimicEnv.REQUIRED_KEYS + ("num_disc_obs_steps",)
+    SCHEMA = AMP_SCHEMA
     SHOW_REFERENCE = False  # style imitation follows no single clip
 
     def _build_task(self) -> None:
         super()._build_task()
-        self.num_disc_obs_steps = int(self.config["num_disc_obs_steps"])
-        if self.num_disc_obs_steps < 1:
-            raise ConfigError(f"{self.source}: num_disc_obs_steps must be at least 1, found {self.num_disc_obs_steps}")
-        self.disc_dof_vel_obs = bool(self.config.get("disc_dof_vel_obs", True))
+        self.num_disc_obs_steps = self.config["num_disc_obs_steps"]
+        self.disc_dof_vel_obs = self.config["disc_dof_vel_obs"]
         steps = self.num_disc_obs_steps
         # [N, T, ...] simulated states, oldest first; filled from the reference window at reset
         self.disc_history = {name: torch.zeros(self.num_envs, steps, *value.shape[1:], device=self.device)

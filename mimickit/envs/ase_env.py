@@ -5,23 +5,23 @@ from __future__ import annotations
 
 import torch
 
-from mimickit.envs.amp_env import AMP_KEYS, AMPEnv
+from mimickit.envs.amp_env import AMP_SCHEMA, AMPEnv
 from mimickit.envs.char_env import CharEnv
-from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field
+
+ASE_ENV_SCHEMA: dict[str, Field] = {
+    **AMP_SCHEMA, "default_reset_prob": Field(float, help="chance that a reset starts at init_pose", ge=0, le=1)}
 
 
 class ASEEnv(AMPEnv):
     """AMPEnv where each reset env, with probability ``default_reset_prob``, starts at the config's
     ``init_pose`` at rest instead of the sampled clip frame; its discriminator history keeps the clip window."""
 
-    CONFIG_KEYS = AMP_KEYS + ("default_reset_prob",)
-    REQUIRED_KEYS = AMPEnv.REQUIRED_KEYS + ("default_reset_prob",)
+    SCHEMA = ASE_ENV_SCHEMA
 
     def _build_task(self) -> None:
         super()._build_task()
-        self.default_reset_prob = float(self.config["default_reset_prob"])
-        if not 0.0 <= self.default_reset_prob <= 1.0:
-            raise ConfigError(f"{self.source}: default_reset_prob must be in [0, 1], found {self.default_reset_prob}")
+        self.default_reset_prob = self.config["default_reset_prob"]
 
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
         super()._reset_envs(env_ids)

@@ -15,11 +15,22 @@ from mimickit.envs.episode_stats import EpisodeMeans, StepMeans
 from mimickit.envs.terms.observations import compute_char_obs
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field, validate
 
 ObsTerm = Callable[[torch.Tensor | None], torch.Tensor]  # env_ids (all if None) -> [n, d]
 
-CHAR_ENV_KEYS = ("env_name", "char_file", "episode_length", "global_obs", "root_height_obs",
-                 "zero_center_action", "init_pose", "key_bodies", "engine")
+CHAR_ENV_SCHEMA: dict[str, Field] = {
+    "env_name": Field(str, help="the environment class: a key of ENV_REGISTRY"),
+    "char_file": Field(str, help="the character's MJCF file"),
+    "episode_length": Field(float, help="longest episode", unit="s", gt=0),
+    "global_obs": Field(bool, help="observe body poses in the world frame instead of the root's heading frame"),
+    "root_height_obs": Field(bool, True, "observe the root height"),
+    "zero_center_action": Field(bool, False, "centre hinge action bounds on 0 instead of mid-range"),
+    "init_pose": Field(list, None, "start pose: root pos 3, root exp map 3, DoFs (or 3 numbers: root position)",
+                       item=float),
+    "key_bodies": Field(list, [], "bodies whose positions are observed", item=str),
+    "engine": Field(dict, {}, "overrides of the engine yaml's keys"),
+}
 
 
 def compute_action_bounds(kin_model: KinCharModel, control_mode: ControlMode, torque_limits: torch.Tensor,
@@ -56,10 +67,8 @@ def compute_action_bounds(kin_model: KinCharModel, control_mode: ControlMode, to
 class CharEnv(BaseEnv):
     """A character in ``num_envs`` environments behind the Engine API.
 
-    Config keys (``CONFIG_KEYS``): ``char_file``, ``episode_length`` [s], ``global_obs``,
-    ``root_height_obs`` (True), ``zero_center_action`` (False), ``init_pose`` ([root pos 3, root exp map 3,
-    DoFs], or 3 numbers for the root position), ``key_bodies`` ([]), ``engine`` (overrides of the engine
-    yaml). Rendering (viewer and video) always follows the character's root.
+    Config keys: :data:`CHAR_ENV_SCHEMA` (subclasses extend ``SCHEMA``). Rendering (viewer and video) always
+    follows the character's root.
 
     A step runs upstream's order: apply the action, physics, time, ``_update_misc`` (task state such as the
     reference motion), observations, metrics, reward, done, info. Subclasses supply pieces through hooks —
@@ -69,33 +78,33 @@ class CharEnv(BaseEnv):
     never loses them.
     """
 
-    CONFIG_KEYS: tuple[str, ...] = CHAR_ENV_KEYS
-    REQUIRED_KEYS: tuple[str, ...] = ("env_name", "char_file", "episode_length", "global_obs")
+    SCHEMA: dict[str, Field] = CHAR_ENV_SCHEMA
 
     def __init__(self, config: dict[str, Any], engine_config: dict[str, Any], num_envs: int,
                  device: torch.device | str = "cpu", visualize: bool = False, record_video: bool = False,
                  source: str = "env config") -> None:
-        self.config = config
+        self.config = validate(config, self.SCHEMA, source)
+        config = self.config
         self.source = source
         self.num_envs = num_envs
         self.device = torch.device(device)
-        self.episode_length = float(config["episode_length"])
-        self.global_obs = bool(config["global_obs"])
-        self.root_height_obs = bool(config.get("root_height_obs", True))
+        self.episode_length = config["episode_length"]
+        self.global_obs = config["global_obs"]
+        self.root_height_obs = config["root_height_obs"]
         self.engine: Engine = build_engine(engine_config, num_envs, self.device, source=source,
                                            visualize=visualize, record_video=record_video)
         self.char_id = self._configure_engine(self.engine)
         self.engine.initialize()
         self.kin_model = self.engine.get_kin_char_model(self.char_id).to(self.device)
-        self._parse_init_pose(config.get("init_pose"))
-        self.key_body_ids = self._body_ids(config.get("key_bodies", []), "key_bodies")
+        self._parse_init_pose(config["init_pose"])
+        self.key_body_ids = self._body_ids(config["key_bodies"], "key_bodies")
         self.step_count = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self.time = torch.zeros(num_envs, device=self.device)  # step_count x control timestep [s]
         self._build_task()
         self._obs_terms = self._build_obs_terms()
         low, high = compute_action_bounds(self.kin_model, self.engine.control_mode,
                                           self.engine.get_torque_limits(self.char_id),
-                                          bool(config.get("zero_center_action", False)))
+                                          config["zero_center_action"])
         low, high = self._adjust_action_bounds(low, high)
         self._action_low, self._action_high = low.to(self.device), high.to(self.device)
         self.reward = torch.zeros(num_envs, device=self.device)
@@ -112,7 +121,7 @@ class CharEnv(BaseEnv):
     def _configure_engine(self, engine: Engine) -> int:
         """Add the scene to the engine before it is initialised; returns the character's id. The character
         starts at ``init_pose``'s root position (1 m up without one), whatever its size."""
-        init_pose = self.config.get("init_pose") or [0.0, 0.0, 1.0]
+        init_pose = self.config["init_pose"] or [0.0, 0.0, 1.0]
         start = tuple(float(x) for x in init_pose[:3]) if len(init_pose) >= 3 else (0.0, 0.0, 1.0)
         return engine.add_character(self.config["char_file"], start_pos=start)
 

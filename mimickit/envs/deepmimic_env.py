@@ -8,7 +8,7 @@ from mimickit.anim.motion import LoopMode
 from mimickit.anim.motion_lib import MotionLib
 from mimickit.engines.engine import ControlMode
 from mimickit.envs.base_env import EnvMode
-from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv, ObsTerm
+from mimickit.envs.char_env import CHAR_ENV_SCHEMA, CharEnv, ObsTerm
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_phase_obs, compute_target_obs
 from mimickit.envs.terms.rewards import (
@@ -20,35 +20,45 @@ from mimickit.envs.terms.rewards import (
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
 from mimickit.util import distributed
 from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field
 
-_REWARD_KEYS = tuple(f"reward_{t}_{k}" for t in REWARD_TERMS for k in ("w", "scale"))
-DEEPMIMIC_KEYS = CHAR_ENV_KEYS + (
-    "motion_file", "enable_early_termination", "pose_termination", "pose_termination_dist", "enable_phase_obs",
-    "num_phase_encoding", "enable_tar_obs", "tar_obs_steps", "rand_reset", "contact_bodies", "joint_err_w",
-    "residual_action", "test_pose_termination", "action_center",
-) + _REWARD_KEYS
 ACTION_CENTERS = ("range", "motion_mean")
+DEEPMIMIC_SCHEMA: dict[str, Field] = {
+    **CHAR_ENV_SCHEMA,
+    "motion_file": Field(str, help="reference clip (.pkl) or dataset (.yaml)"),
+    "enable_early_termination": Field(bool, help="end episodes on undesired ground contact (and pose error)"),
+    "pose_termination": Field(bool, False, "training episodes also end when a body strays from the reference"),
+    "pose_termination_dist": Field(float, 1.0, "body distance that ends an episode under pose_termination",
+                                   unit="m", gt=0),
+    "test_pose_termination": Field(bool, False, "TEST episodes end on pose error too (upstream's rule; the paper "
+                                                "ends them only on ground contact)"),
+    "enable_phase_obs": Field(bool, True, "observe the clip's phase"),
+    "num_phase_encoding": Field(int, 0, "sin/cos frequencies of the phase observation", ge=0),
+    "enable_tar_obs": Field(bool, False, "observe future reference frames"),
+    "tar_obs_steps": Field(list, [1], "control steps ahead of each observed reference frame", item=int, ge=1),
+    "rand_reset": Field(bool, True, "start episodes at a random time of the clip (else its start)"),
+    "contact_bodies": Field(list, [], "bodies allowed to touch the ground (empty: no contact termination)",
+                            item=str),
+    "joint_err_w": Field(list, None, "per non-root joint weight of the pose error (default ones)", item=float,
+                         ge=0),
+    "residual_action": Field(bool, False, "the PD target is the reference pose one step ahead plus the action"),
+    "action_center": Field(str, "range", "centre of absolute action bounds", choices=ACTION_CENTERS),
+    **{f"reward_{t}_w": Field(float, help=f"weight of the {t} reward term", ge=0) for t in REWARD_TERMS},
+    **{f"reward_{t}_scale": Field(float, help=f"error scale of the {t} reward term", ge=0) for t in REWARD_TERMS},
+}
 
 
 class DeepMimicEnv(CharEnv):
     """Reference-state initialisation, tracking observations, the five-term tracking reward, early
     termination on ground contact / pose error, and the paper's tracking errors in TEST mode.
 
-    Extra config keys: ``motion_file``, ``enable_early_termination``, ``pose_termination`` (False),
-    ``pose_termination_dist`` (1.0 m), ``test_pose_termination`` (False: TEST-mode episodes end early only on
-    undesired ground contact, the paper's evaluation protocol; True: as in training, upstream's rule),
-    ``enable_phase_obs`` (True), ``num_phase_encoding`` (0),
-    ``enable_tar_obs`` (False), ``tar_obs_steps`` ([1]), ``rand_reset`` (True), ``contact_bodies`` ([]),
-    ``joint_err_w`` (ones, one per non-root joint), ``reward_{pose,vel,root_pose,root_vel,key_pos}_{w,scale}``,
-    ``residual_action`` (False: upstream's absolute PD targets; True: the PD target is the reference's DoF
-    positions one control step ahead plus the action, and the action bounds are upstream's bounds shifted
-    to centre on zero, so a zero action tracks the clip open-loop), ``action_center`` (absolute actions only:
-    ``range``, upstream's bounds centred mid-range of the joint limits; ``motion_mean``, the same widths
-    centred on the clips' mean DoF positions, so the untrained policy holds the clips' mean pose).
+    Extra config keys: :data:`DEEPMIMIC_SCHEMA`. With ``residual_action`` the action bounds are upstream's
+    bounds shifted to centre on zero, so a zero action tracks the clip open-loop; ``action_center``
+    ``motion_mean`` centres absolute bounds on the clips' mean DoF positions, so the untrained policy holds the
+    clips' mean pose.
     """
 
-    CONFIG_KEYS = DEEPMIMIC_KEYS
-    REQUIRED_KEYS = CharEnv.REQUIRED_KEYS + ("motion_file", "enable_early_termination") + _REWARD_KEYS
+    SCHEMA = DEEPMIMIC_SCHEMA
     SHOW_REFERENCE = True  # recorded video draws the reference pose as a ghost
 
     def _build_task(self) -> None:
@@ -57,27 +67,24 @@ class DeepMimicEnv(CharEnv):
         world, rank = distributed.world_size(), distributed.rank()
         if world > 1 and self.motion_lib.num_motions >= world:  # each worker trains on its share of the clips
             self.motion_lib.sample_only(torch.arange(rank, self.motion_lib.num_motions, world))
-        self.enable_early_termination = bool(cfg["enable_early_termination"])
-        self.pose_termination = bool(cfg.get("pose_termination", False))
-        self.pose_termination_dist = float(cfg.get("pose_termination_dist", 1.0))
-        self.test_pose_termination = bool(cfg.get("test_pose_termination", False))
-        self.enable_phase_obs = bool(cfg.get("enable_phase_obs", True))
-        self.num_phase_encoding = int(cfg.get("num_phase_encoding", 0))
-        self.enable_tar_obs = bool(cfg.get("enable_tar_obs", False))
-        self.tar_obs_steps = torch.tensor(cfg.get("tar_obs_steps", [1]), dtype=torch.float32, device=self.device)
-        self.rand_reset = bool(cfg.get("rand_reset", True))
-        self.residual_action = bool(cfg.get("residual_action", False))
+        self.enable_early_termination = cfg["enable_early_termination"]
+        self.pose_termination = cfg["pose_termination"]
+        self.pose_termination_dist = cfg["pose_termination_dist"]
+        self.test_pose_termination = cfg["test_pose_termination"]
+        self.enable_phase_obs = cfg["enable_phase_obs"]
+        self.num_phase_encoding = cfg["num_phase_encoding"]
+        self.enable_tar_obs = cfg["enable_tar_obs"]
+        self.tar_obs_steps = torch.tensor(cfg["tar_obs_steps"], dtype=torch.float32, device=self.device)
+        self.rand_reset = cfg["rand_reset"]
+        self.residual_action = cfg["residual_action"]
         # control steps ahead of the motion time whose reference frames each step queries (fixed, so the step
         # builds no tensor from host values): now, the target observation's, and one ahead for residual actions
         num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
-        self._ref_steps = [0.0] + [float(s) for s in cfg.get("tar_obs_steps", [1])][:num_tar]
+        self._ref_steps = [0.0] + [float(s) for s in cfg["tar_obs_steps"]][:num_tar]
         if self.residual_action and 1.0 not in self._ref_steps:
             self._ref_steps.append(1.0)
         self._ref_offsets = torch.tensor(self._ref_steps, device=self.device) * self.engine.timestep
-        self.action_center = str(cfg.get("action_center", "range"))
-        if self.action_center not in ACTION_CENTERS:
-            raise ConfigError(f"{self.source}: action_center must be one of {list(ACTION_CENTERS)}, "
-                              f"found {self.action_center!r}")
+        self.action_center = cfg["action_center"]
         pose_option = ("residual_action" if self.residual_action
                        else "action_center motion_mean" if self.action_center == "motion_mean" else None)
         if pose_option and self.engine.control_mode not in (ControlMode.POS, ControlMode.PD_1D):
@@ -87,17 +94,17 @@ class DeepMimicEnv(CharEnv):
             raise ConfigError(f"{self.source}: action_center {self.action_center!r} applies to absolute actions; "
                               f"residual_action already centres them on the reference")
         self.track_root = self.enable_tar_obs and self.global_obs
-        self.reward_cfg = TrackingRewardConfig(**{f"{t}_{k}": float(cfg[f"reward_{t}_{k}"])
+        self.reward_cfg = TrackingRewardConfig(**{f"{t}_{k}": cfg[f"reward_{t}_{k}"]
                                                   for t in REWARD_TERMS for k in ("w", "scale")})
         num_joints = self.kin_model.num_joints
-        joint_err_w = torch.tensor(cfg.get("joint_err_w", [1.0] * num_joints), dtype=torch.float32)
+        joint_err_w = torch.tensor(cfg["joint_err_w"] or [1.0] * num_joints, dtype=torch.float32)
         if joint_err_w.numel() != num_joints:
             raise ConfigError(f"{self.source}: joint_err_w needs {num_joints} values (one per non-root joint), "
                               f"found {joint_err_w.numel()}")
         self.joint_err_w = joint_err_w.to(self.device)
         self.dof_err_w = self.kin_model.expand_joint_weights(self.joint_err_w)
         allowed = torch.zeros(self.kin_model.num_bodies, dtype=torch.bool, device=self.device)
-        contact_ids = self._body_ids(cfg.get("contact_bodies", []), "contact_bodies")
+        contact_ids = self._body_ids(cfg["contact_bodies"], "contact_bodies")
         allowed[contact_ids] = True
         self.allowed_contact = allowed
         # An empty contact_bodies list disables contact termination (rolling, crawling clips).

@@ -14,7 +14,8 @@ from mimickit.envs.deepmimic_env import DeepMimicEnv
 from mimickit.envs.task_location_env import TaskLocationEnv
 from mimickit.envs.task_steering_env import TaskSteeringEnv
 from mimickit.envs.view_motion_env import ViewMotionEnv
-from mimickit.util.config import ConfigError, check_keys, load_yaml
+from mimickit.util.config import ConfigError, load_yaml
+from mimickit.util.schema import Field, validate
 
 ENV_REGISTRY: dict[str, type[CharEnv]] = {
     "add": ADDEnv,
@@ -46,17 +47,22 @@ def build_env(env_file: str, engine_file: str | None, num_envs: int, device: tor
         raise ConfigError(f"{env_file}: env_name must be one of {sorted([*ENV_REGISTRY, 'ase_hlc'])}, "
                           f"found {name!r}")
     env_cls = ENV_REGISTRY[name]
-    check_keys(config, env_cls.CONFIG_KEYS, str(env_file), required=env_cls.REQUIRED_KEYS)
-    engine_overrides = config.get("engine") or {}
-    if not isinstance(engine_overrides, dict):
-        raise ConfigError(f"{env_file}: 'engine' must be a mapping of engine keys to override")
-    engine_config = load_engine_config(engine_file, engine_overrides)
+    config = validate(config, env_cls.SCHEMA, str(env_file))
+    engine_config = load_engine_config(engine_file, config["engine"])
     print(f"Building {name} env with {num_envs} envs", flush=True)
     return env_cls(config, engine_config, num_envs, device, visualize=visualize, record_video=record_video,
                    source=str(env_file))
 
 
-HLC_KEYS = ("env_name", "task_env", "llc_agent", "llc_model", "llc_steps", "task_reward_w", "style_reward_w")
+HLC_SCHEMA: dict[str, Field] = {
+    "env_name": Field(str, help="ase_hlc"),
+    "task_env": Field(str, help="env yaml of the task the high-level policy solves"),
+    "llc_agent": Field(str, help="agent yaml of the frozen ASE low-level policy"),
+    "llc_model": Field(str, help="checkpoint of the low-level policy"),
+    "llc_steps": Field(int, help="control steps the low-level policy runs per high-level action", ge=1),
+    "task_reward_w": Field(float, help="weight of the task env's reward", ge=0),
+    "style_reward_w": Field(float, help="weight of the low-level discriminator's style reward", ge=0),
+}
 
 
 def _build_high_level_env(config: dict, env_file: str, engine_file: str | None, num_envs: int,
@@ -67,14 +73,11 @@ def _build_high_level_env(config: dict, env_file: str, engine_file: str | None, 
     from mimickit.envs.hlc_env import HighLevelEnv
     from mimickit.learning.low_level import load_low_level_policy
 
-    check_keys(config, HLC_KEYS, env_file, required=HLC_KEYS)
+    config = validate(config, HLC_SCHEMA, env_file)
     inner = build_env(config["task_env"], engine_file, num_envs, device, visualize, record_video, motion_file)
     try:
         low_level = load_low_level_policy(config["llc_agent"], config["llc_model"], inner)
     except Exception:
         inner.close()
         raise
-    steps = int(config["llc_steps"])
-    if steps < 1:
-        raise ConfigError(f"{env_file}: llc_steps must be at least 1, found {steps}")
-    return HighLevelEnv(inner, low_level, steps, float(config["task_reward_w"]), float(config["style_reward_w"]))
+    return HighLevelEnv(inner, low_level, config["llc_steps"], config["task_reward_w"], config["style_reward_w"])

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import torch
 
-from mimickit.envs.amp_env import AMP_KEYS, AMPEnv
+from mimickit.envs.amp_env import AMP_SCHEMA, AMPEnv
 from mimickit.envs.base_env import EnvMode
 from mimickit.envs.char_env import ObsTerm
 from mimickit.envs.terms.rewards import heading_direction
+from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field
+
+TASK_SCHEMA: dict[str, Field] = {
+    **AMP_SCHEMA,
+    "tar_change_time_min": Field(float, help="shortest time before the task is redrawn", unit="s", gt=0),
+    "tar_change_time_max": Field(float, help="longest time before the task is redrawn", unit="s", gt=0),
+}
 
 
 class AMPTaskEnv(AMPEnv):
@@ -17,14 +25,15 @@ class AMPTaskEnv(AMPEnv):
     Subclasses define ``_resample_task``, ``_task_obs``, ``_compute_reward`` and their TEST metrics. Tracking
     a single clip is not the goal here, so the tracking errors are not reported."""
 
-    TASK_KEYS: tuple[str, ...] = ("tar_change_time_min", "tar_change_time_max")
-    CONFIG_KEYS = AMP_KEYS
-    REQUIRED_KEYS = AMPEnv.REQUIRED_KEYS + TASK_KEYS
+    SCHEMA = TASK_SCHEMA
 
     def _build_task(self) -> None:
         super()._build_task()
-        self.tar_change_time_min = float(self.config["tar_change_time_min"])
-        self.tar_change_time_max = float(self.config["tar_change_time_max"])
+        self.tar_change_time_min = self.config["tar_change_time_min"]
+        self.tar_change_time_max = self.config["tar_change_time_max"]
+        if self.tar_change_time_max < self.tar_change_time_min:
+            raise ConfigError(f"{self.source}: tar_change_time_max ({self.tar_change_time_max:g} s) is below "
+                              f"tar_change_time_min ({self.tar_change_time_min:g} s)")
         self.prev_root_xy = torch.zeros(self.num_envs, 2, device=self.device)
         self.task_change_time = torch.zeros(self.num_envs, device=self.device)
 

@@ -6,12 +6,25 @@ import math
 
 import torch
 
-from mimickit.envs.task_env import AMPTaskEnv
+from mimickit.envs.task_env import TASK_SCHEMA, AMPTaskEnv
 from mimickit.envs.terms.observations import compute_location_obs
 from mimickit.envs.terms.rewards import location_reward
+from mimickit.util.schema import Field
 
-LOCATION_KEYS = ("tar_speed", "tar_dist_min", "tar_dist_max", "dist_threshold", "success_dist", "pos_err_scale",
-                 "vel_err_scale", "pos_reward_w", "vel_reward_w", "face_reward_w")
+LOCATION_SCHEMA: dict[str, Field] = {
+    **TASK_SCHEMA,
+    "tar_speed": Field(float, help="speed the reward asks for towards the target", unit="m/s", ge=0),
+    "tar_dist_min": Field(float, 0.0, "nearest target distance", unit="m", ge=0),
+    "tar_dist_max": Field(float, help="farthest target distance", unit="m", ge=0),
+    "dist_threshold": Field(float, 0.5, "squared ground distance counted as at the target", unit="m^2", ge=0),
+    "success_dist": Field(float, 0.5, "ground distance that counts as reaching the target (TEST metric)", unit="m",
+                          gt=0),
+    "pos_err_scale": Field(float, 0.5, "scale of the position reward's squared distance", ge=0),
+    "vel_err_scale": Field(float, 4.0, "scale of the velocity reward's squared speed shortfall", ge=0),
+    "pos_reward_w": Field(float, 0.5, "weight of the position reward", ge=0),
+    "vel_reward_w": Field(float, 0.4, "weight of the velocity reward", ge=0),
+    "face_reward_w": Field(float, 0.1, "weight of the facing reward", ge=0),
+}
 
 
 class TaskLocationEnv(AMPTaskEnv):
@@ -22,23 +35,20 @@ class TaskLocationEnv(AMPTaskEnv):
 
     TEST metrics per episode: ``location_dist`` (mean ground distance to the target [m]) and
     ``location_success`` (fraction of the episode's targets reached, i.e. the root's ground distance below
-    ``success_dist`` [m], default 0.5, before the target changed)."""
+    ``success_dist`` [m] before the target changed). Config keys: :data:`LOCATION_SCHEMA`."""
 
-    TASK_KEYS = AMPTaskEnv.TASK_KEYS + LOCATION_KEYS
-    CONFIG_KEYS = AMPTaskEnv.CONFIG_KEYS + TASK_KEYS
-    REQUIRED_KEYS = AMPTaskEnv.REQUIRED_KEYS + ("tar_speed", "tar_dist_max")
+    SCHEMA = LOCATION_SCHEMA
 
     def _build_task(self) -> None:
         c = self.config
-        self.tar_speed = float(c["tar_speed"])
-        self.tar_dist_min = float(c.get("tar_dist_min", 0.0))
-        self.tar_dist_max = float(c["tar_dist_max"])
-        self.dist_threshold = float(c.get("dist_threshold", 0.5))
-        self.success_dist = float(c.get("success_dist", 0.5))
-        self.pos_err_scale = float(c.get("pos_err_scale", 0.5))
-        self.vel_err_scale = float(c.get("vel_err_scale", 4.0))
-        self.reward_w = (float(c.get("pos_reward_w", 0.5)), float(c.get("vel_reward_w", 0.4)),
-                         float(c.get("face_reward_w", 0.1)))
+        self.tar_speed = c["tar_speed"]
+        self.tar_dist_min = c["tar_dist_min"]
+        self.tar_dist_max = c["tar_dist_max"]
+        self.dist_threshold = c["dist_threshold"]
+        self.success_dist = c["success_dist"]
+        self.pos_err_scale = c["pos_err_scale"]
+        self.vel_err_scale = c["vel_err_scale"]
+        self.reward_w = (c["pos_reward_w"], c["vel_reward_w"], c["face_reward_w"])
         n, dev = self.num_envs, self.device
         self.tar_xy = torch.zeros(n, 2, device=dev)
         self.targets_set = torch.zeros(n, device=dev)

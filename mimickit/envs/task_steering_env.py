@@ -6,12 +6,21 @@ import math
 
 import torch
 
-from mimickit.envs.task_env import AMPTaskEnv
+from mimickit.envs.task_env import TASK_SCHEMA, AMPTaskEnv
 from mimickit.envs.terms.observations import compute_steering_obs
 from mimickit.envs.terms.rewards import steering_reward
+from mimickit.util.schema import Field
 
-STEERING_KEYS = ("rand_tar_dir", "rand_face_dir", "tar_speed_min", "tar_speed_max", "reward_steering_tar_w",
-                 "reward_steering_face_w", "reward_steering_vel_scale")
+STEERING_SCHEMA: dict[str, Field] = {
+    **TASK_SCHEMA,
+    "rand_tar_dir": Field(bool, True, "draw the commanded direction at random (else along x)"),
+    "rand_face_dir": Field(bool, True, "draw the facing direction at random (else the commanded direction)"),
+    "tar_speed_min": Field(float, help="slowest commanded speed", unit="m/s", ge=0),
+    "tar_speed_max": Field(float, help="fastest commanded speed", unit="m/s", ge=0),
+    "reward_steering_tar_w": Field(float, help="weight of the velocity reward", ge=0),
+    "reward_steering_face_w": Field(float, help="weight of the facing reward", ge=0),
+    "reward_steering_vel_scale": Field(float, help="scale of the velocity reward's squared error", ge=0),
+}
 
 
 class TaskSteeringEnv(AMPTaskEnv):
@@ -21,20 +30,18 @@ class TaskSteeringEnv(AMPTaskEnv):
     :func:`~mimickit.envs.terms.observations.compute_steering_obs`; reward
     :func:`~mimickit.envs.terms.rewards.steering_reward`.
 
-    TEST metric per episode: ``steering_vel_err``, the mean of ``|tar_speed tar_dir - v|`` [m/s] over its steps."""
+    TEST metric per episode: ``steering_vel_err``, the mean of ``|tar_speed tar_dir - v|`` [m/s] over its steps.
+    Config keys: :data:`STEERING_SCHEMA`."""
 
-    TASK_KEYS = AMPTaskEnv.TASK_KEYS + STEERING_KEYS
-    CONFIG_KEYS = AMPTaskEnv.CONFIG_KEYS + TASK_KEYS
-    REQUIRED_KEYS = AMPTaskEnv.REQUIRED_KEYS + ("tar_speed_min", "tar_speed_max", "reward_steering_tar_w",
-                                                "reward_steering_face_w", "reward_steering_vel_scale")
+    SCHEMA = STEERING_SCHEMA
 
     def _build_task(self) -> None:
         c = self.config
-        self.rand_tar_dir = bool(c.get("rand_tar_dir", True))
-        self.rand_face_dir = bool(c.get("rand_face_dir", True))
-        self.tar_speed_range = (float(c["tar_speed_min"]), float(c["tar_speed_max"]))
-        self.reward_w = (float(c["reward_steering_tar_w"]), float(c["reward_steering_face_w"]))
-        self.vel_scale = float(c["reward_steering_vel_scale"])
+        self.rand_tar_dir = c["rand_tar_dir"]
+        self.rand_face_dir = c["rand_face_dir"]
+        self.tar_speed_range = (c["tar_speed_min"], c["tar_speed_max"])
+        self.reward_w = (c["reward_steering_tar_w"], c["reward_steering_face_w"])
+        self.vel_scale = c["reward_steering_vel_scale"]
         self.tar_dir = torch.zeros(self.num_envs, 2, device=self.device)
         self.tar_speed = torch.zeros(self.num_envs, device=self.device)
         self.face_dir = torch.zeros(self.num_envs, 2, device=self.device)

@@ -9,7 +9,12 @@ import torch
 from mimickit.anim.motion import LoopMode
 from mimickit.anim.motion_lib import MotionLib
 from mimickit.envs.base_env import DoneFlags
-from mimickit.envs.char_env import CHAR_ENV_KEYS, CharEnv
+from mimickit.envs.char_env import CHAR_ENV_SCHEMA, CharEnv
+from mimickit.util.schema import Field
+
+VIEW_MOTION_SCHEMA: dict[str, Field] = {
+    **CHAR_ENV_SCHEMA, "global_obs": Field(bool, False, "unused: playback observes nothing"),
+    "motion_file": Field(str, help="clip (.pkl) or dataset (.yaml) to play")}
 
 
 class ViewMotionEnv(CharEnv):
@@ -20,13 +25,11 @@ class ViewMotionEnv(CharEnv):
     (clamped clips) or ``episode_length`` seconds (looping clips).
     """
 
-    CONFIG_KEYS = CHAR_ENV_KEYS + ("motion_file",)
-    REQUIRED_KEYS = ("env_name", "char_file", "episode_length", "motion_file")
+    SCHEMA = VIEW_MOTION_SCHEMA
 
     def __init__(self, config: dict[str, Any], engine_config: dict[str, Any], num_envs: int, *args, **kwargs) -> None:
         engine_config = {**engine_config, "control_mode": "none",
                          "sim_freq": engine_config.get("control_freq", 30)}
-        config = {"global_obs": False, **config}
         super().__init__(config, engine_config, num_envs, *args, **kwargs)
 
     def _build_task(self) -> None:

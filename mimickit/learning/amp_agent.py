@@ -9,16 +9,30 @@ import torch
 
 from mimickit.envs.base_env import BaseEnv
 from mimickit.learning.amp_model import Discriminator, disc_bce_loss, input_grad_sq, style_reward
-from mimickit.learning.base_agent import build_optimizer
+from mimickit.learning.base_agent import build_optimizer, optimizer_field
 from mimickit.learning.normalizer import Normalizer
-from mimickit.learning.ppo_agent import PPO_KEYS, PPOAgent
+from mimickit.learning.ppo_agent import PPO_MODEL_SCHEMA, PPO_SCHEMA, PPOAgent, net_field
 from mimickit.learning.replay_buffer import ReplayBuffer
 from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field
 
-AMP_KEYS = PPO_KEYS + (
-    "disc_optimizer", "disc_epochs", "disc_batch_size", "disc_buffer_size", "disc_replay_samples",
-    "disc_logit_reg", "disc_grad_penalty", "disc_reward_scale", "task_reward_weight", "disc_reward_weight",
-)
+AMP_MODEL_SCHEMA: dict[str, Field] = {**PPO_MODEL_SCHEMA,
+                                      "disc_net": net_field("the discriminator's hidden layers (default critic_net)",
+                                                            None)}
+AMP_SCHEMA: dict[str, Field] = {
+    **PPO_SCHEMA,
+    "model": Field(dict, help="network settings", schema=AMP_MODEL_SCHEMA),
+    "disc_optimizer": optimizer_field("the discriminator's optimiser"),
+    "disc_epochs": Field(int, 2, "discriminator passes per iteration", ge=1),
+    "disc_batch_size": Field(float, 2.0, "discriminator minibatch, in multiples of num_envs policy samples", gt=0),
+    "disc_buffer_size": Field(int, 200000, "replay of past policy windows", ge=1),
+    "disc_replay_samples": Field(int, 1000, "policy windows added to the replay per iteration once it is full", ge=0),
+    "disc_logit_reg": Field(float, 0.01, "weight of the squared logit-layer weights", ge=0),
+    "disc_grad_penalty": Field(float, 5.0, "weight of the input gradient penalty", ge=0),
+    "disc_reward_scale": Field(float, 2.0, "scale of the style reward", ge=0),
+    "task_reward_weight": Field(float, 0.0, "weight of the env's task reward", ge=0),
+    "disc_reward_weight": Field(float, 1.0, "weight of the style reward", ge=0),
+}
 
 
 class AMPAgent(PPOAgent):
@@ -34,9 +48,7 @@ class AMPAgent(PPOAgent):
     (``agent``) and demo samples, losses, and the style / task / total reward means.
     """
 
-    CONFIG_KEYS = AMP_KEYS
-    REQUIRED_KEYS = PPOAgent.REQUIRED_KEYS + ("disc_optimizer",)
-    MODEL_KEYS = PPOAgent.MODEL_KEYS + ("disc_net",)
+    SCHEMA = AMP_SCHEMA
     NAME = "AMP"
     INFO_KEYS: tuple[str, ...] = ("disc_obs",)
     REPLAY_FIELDS: tuple[str, ...] = ("disc_obs",)
@@ -44,16 +56,16 @@ class AMPAgent(PPOAgent):
     def __init__(self, config: dict[str, Any], env: BaseEnv, device: torch.device | str = "cpu",
                  source: str = "agent config") -> None:
         c = config
-        self.disc_epochs = int(c.get("disc_epochs", 2))
-        self.disc_batch_size = float(c.get("disc_batch_size", 2))
-        self.disc_replay_samples = int(c.get("disc_replay_samples", 1000))
-        self.disc_logit_reg = float(c.get("disc_logit_reg", 0.01))
-        self.disc_grad_penalty = float(c.get("disc_grad_penalty", 5.0))
-        self.disc_reward_scale = float(c.get("disc_reward_scale", 2.0))
-        self.task_reward_weight = float(c.get("task_reward_weight", 0.0))
-        self.disc_reward_weight = float(c.get("disc_reward_weight", 1.0))
+        self.disc_epochs = c["disc_epochs"]
+        self.disc_batch_size = c["disc_batch_size"]
+        self.disc_replay_samples = c["disc_replay_samples"]
+        self.disc_logit_reg = c["disc_logit_reg"]
+        self.disc_grad_penalty = c["disc_grad_penalty"]
+        self.disc_reward_scale = c["disc_reward_scale"]
+        self.task_reward_weight = c["task_reward_weight"]
+        self.disc_reward_weight = c["disc_reward_weight"]
         super().__init__(config, env, device, source)
-        self.replay = ReplayBuffer(int(c.get("disc_buffer_size", 200000)), self.device)
+        self.replay = ReplayBuffer(c["disc_buffer_size"], self.device)
 
     # ---------------------------------------------------------------------------------- building
     def _build_model(self, model_config: dict[str, Any]) -> None:
@@ -62,7 +74,7 @@ class AMPAgent(PPOAgent):
         if dim is None:
             raise ConfigError(f"{self.source}: the {self.NAME} agent needs an env with a discriminator observation "
                               f"(env_name amp, add or a task env), not {type(self.env).__name__}")
-        self.disc = Discriminator(model_config.get("disc_net", model_config["critic_net"]), dim)
+        self.disc = Discriminator(model_config["disc_net"] or model_config["critic_net"], dim)
         self.disc_obs_norm = self._build_disc_normalizer(dim)
 
     def _build_disc_normalizer(self, dim: int) -> torch.nn.Module:
@@ -72,7 +84,7 @@ class AMPAgent(PPOAgent):
         optimizers = super()._build_optimizers()
         optimizers["disc"] = build_optimizer(self.config["disc_optimizer"], self.disc.parameters(),
                                              f"{self.source}: disc_optimizer")
-        self._grad_clip["disc"] = float(self.config["disc_optimizer"].get("grad_clip", 0.0))
+        self._grad_clip["disc"] = self.config["disc_optimizer"]["grad_clip"]
         return optimizers
 
     # ---------------------------------------------------------------------- what the disc sees

@@ -9,14 +9,31 @@ from typing import Any
 import torch
 
 from mimickit.envs.base_env import BaseEnv
-from mimickit.learning.amp_agent import AMP_KEYS, AMPAgent
+from mimickit.learning.amp_agent import AMP_MODEL_SCHEMA, AMP_SCHEMA, AMPAgent
 from mimickit.learning.amp_model import style_reward
 from mimickit.learning.ase_model import Encoder, diversity_loss, encoder_loss, encoder_reward, sample_latents
-from mimickit.learning.base_agent import build_optimizer
+from mimickit.learning.base_agent import build_optimizer, optimizer_field
+from mimickit.learning.ppo_agent import net_field
 from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field, validate
 
-ASE_KEYS = AMP_KEYS + ("enc_optimizer", "enc_epochs", "enc_batch_size", "enc_reward_weight", "latent_time_min",
-                       "latent_time_max", "diversity_weight", "diversity_tar")
+ASE_MODEL_SCHEMA: dict[str, Field] = {
+    **AMP_MODEL_SCHEMA,
+    "enc_net": net_field("the encoder's hidden layers (default critic_net)", None),
+    "latent_dim": Field(int, 64, "size of the skill latent z", ge=1),
+}
+ASE_SCHEMA: dict[str, Field] = {
+    **AMP_SCHEMA,
+    "model": Field(dict, help="network settings", schema=ASE_MODEL_SCHEMA),
+    "enc_optimizer": optimizer_field("the encoder's optimiser"),
+    "enc_epochs": Field(int, 2, "encoder passes per iteration", ge=1),
+    "enc_batch_size": Field(float, 2.0, "encoder minibatch, in multiples of num_envs samples", gt=0),
+    "enc_reward_weight": Field(float, 0.5, "weight of the encoder reward", ge=0),
+    "latent_time_min": Field(float, 0.0, "shortest time a latent is held", unit="s", ge=0),
+    "latent_time_max": Field(float, 5.0, "longest time a latent is held", unit="s", ge=0),
+    "diversity_weight": Field(float, 0.01, "weight of the diversity loss", ge=0),
+    "diversity_tar": Field(float, 1.0, "target of the diversity ratio", ge=0),
+}
 
 
 class ASEAgent(AMPAgent):
@@ -28,21 +45,19 @@ class ASEAgent(AMPAgent):
     reward and loss, diversity loss, and AMP's discriminator figures.
     """
 
-    CONFIG_KEYS = ASE_KEYS
-    REQUIRED_KEYS = AMPAgent.REQUIRED_KEYS + ("enc_optimizer",)
-    MODEL_KEYS = AMPAgent.MODEL_KEYS + ("enc_net", "latent_dim")
+    SCHEMA = ASE_SCHEMA
     NAME = "ASE"
 
     def __init__(self, config: dict[str, Any], env: BaseEnv, device: torch.device | str = "cpu",
                  source: str = "agent config") -> None:
-        c = config
-        self.latent_dim = int(c.get("model", {}).get("latent_dim", 64))
-        self.enc_epochs = int(c.get("enc_epochs", 2))
-        self.enc_batch_size = float(c.get("enc_batch_size", 2))
-        self.enc_reward_weight = float(c.get("enc_reward_weight", 0.5))
-        self.latent_time = (float(c.get("latent_time_min", 0.0)), float(c.get("latent_time_max", 5.0)))
-        self.diversity_weight = float(c.get("diversity_weight", 0.01))
-        self.diversity_tar = float(c.get("diversity_tar", 1.0))
+        c = config = validate(config, self.SCHEMA, source)  # read before the base class builds the networks
+        self.latent_dim = c["model"]["latent_dim"]
+        self.enc_epochs = c["enc_epochs"]
+        self.enc_batch_size = c["enc_batch_size"]
+        self.enc_reward_weight = c["enc_reward_weight"]
+        self.latent_time = (c["latent_time_min"], c["latent_time_max"])
+        self.diversity_weight = c["diversity_weight"]
+        self.diversity_tar = c["diversity_tar"]
         if not hasattr(env, "time"):
             raise ConfigError(f"{source}: the ASE agent needs an env with a per-env clock (env_name ase)")
         super().__init__(config, env, device, source)
@@ -56,14 +71,14 @@ class ASEAgent(AMPAgent):
 
     def _build_model(self, model_config: dict[str, Any]) -> None:
         super()._build_model(model_config)
-        self.encoder = Encoder(model_config.get("enc_net", model_config["critic_net"]), self.env.disc_obs_dim,
+        self.encoder = Encoder(model_config["enc_net"] or model_config["critic_net"], self.env.disc_obs_dim,
                                self.latent_dim)
 
     def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         optimizers = super()._build_optimizers()
         optimizers["enc"] = build_optimizer(self.config["enc_optimizer"], self.encoder.parameters(),
                                             f"{self.source}: enc_optimizer")
-        self._grad_clip["enc"] = float(self.config["enc_optimizer"].get("grad_clip", 0.0))
+        self._grad_clip["enc"] = self.config["enc_optimizer"]["grad_clip"]
         return optimizers
 
     def style_reward(self, disc_obs: torch.Tensor) -> torch.Tensor:

@@ -10,17 +10,20 @@ from typing import Any
 import torch
 
 from mimickit.envs.base_env import BaseEnv
-from mimickit.learning.base_agent import BASE_AGENT_KEYS
-from mimickit.learning.ppo_agent import PPOAgent, action_bound_loss
+from mimickit.learning.ppo_agent import POLICY_GRADIENT_SCHEMA, PPOAgent, action_bound_loss
 from mimickit.learning.replay_buffer import TrajectoryReplay
 from mimickit.util import distributed
 from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field
 
-AWR_KEYS = BASE_AGENT_KEYS + (
-    "actor_optimizer", "critic_optimizer", "actor_epochs", "actor_batch_size", "critic_epochs", "critic_batch_size",
-    "actor_steps", "critic_steps", "td_lambda", "awr_temp", "a_weight_clip", "replay_samples", "action_bound_weight",
-    "action_entropy_weight", "action_reg_weight", "action_std_schedule", "actor_lr_schedule",
-)
+AWR_SCHEMA: dict[str, Field] = {
+    **POLICY_GRADIENT_SCHEMA,
+    "actor_steps": Field(int, None, "actor minibatches per iteration (default: actor_epochs passes)", ge=1),
+    "critic_steps": Field(int, None, "critic minibatches per iteration (default: critic_epochs passes)", ge=1),
+    "awr_temp": Field(float, 1.0, "temperature of the advantage weights", gt=0),
+    "a_weight_clip": Field(float, 20.0, "largest advantage weight", gt=0),
+    "replay_samples": Field(int, None, "samples of recent rollouts replayed (default: one iteration)", ge=1),
+}
 REPLAY_FIELDS = ("obs", "norm_action", "next_obs", "reward", "done")
 
 
@@ -42,14 +45,14 @@ class AWRAgent(PPOAgent):
     without replacement from the whole replay.
     """
 
-    CONFIG_KEYS = AWR_KEYS
+    SCHEMA = AWR_SCHEMA
     NAME = "AWR"
 
     def __init__(self, config: dict[str, Any], env: BaseEnv, device: torch.device | str = "cpu",
                  source: str = "agent config") -> None:
         super().__init__(config, env, device, source)
         iter_samples = self.steps_per_iter * env.num_envs
-        replay_samples = int(float(config.get("replay_samples", iter_samples)))
+        replay_samples = self.config["replay_samples"] or iter_samples
         if replay_samples < iter_samples:
             raise ConfigError(f"{source}: replay_samples ({replay_samples}) must hold at least one iteration "
                               f"({iter_samples} samples = steps_per_iter x num_envs)")
@@ -65,8 +68,8 @@ class AWRAgent(PPOAgent):
         adv = returns - self.model.value(self._norm_obs(obs))
         pooled = distributed.is_distributed()
         adv_mean, adv_std = distributed.pooled_mean_std(adv) if pooled else (adv.mean(), adv.std())
-        weights = awr_weights((adv - adv_mean) / adv_std.clamp_min(1e-5), float(self.config.get("awr_temp", 1.0)),
-                              float(self.config.get("a_weight_clip", 20.0)))
+        weights = awr_weights((adv - adv_mean) / adv_std.clamp_min(1e-5), self.config["awr_temp"],
+                              self.config["a_weight_clip"])
         actions = self.replay.stacked("norm_action")
         self._train = {"obs": obs.reshape(-1, obs.shape[-1]), "target_value": returns.reshape(-1),
                        "norm_action": actions.reshape(-1, actions.shape[-1]), "a_weight": weights.reshape(-1)}
@@ -91,18 +94,16 @@ class AWRAgent(PPOAgent):
     def _update_model(self) -> dict[str, float]:
         c, data = self.config, self._train
         norm_obs = self._norm_obs(data["obs"])
-        steps = {k: (int(c[f"{k}_steps"]) if f"{k}_steps" in c else None) for k in ("actor", "critic")}
+        steps = {k: c[f"{k}_steps"] for k in ("actor", "critic")}
         critic_losses = []
-        for idx in self._replay_minibatches(float(c.get("critic_batch_size", 2)), int(c.get("critic_epochs", 2)),
+        for idx in self._replay_minibatches(c["critic_batch_size"], c["critic_epochs"],
                                             steps["critic"]):
             loss = (data["target_value"][idx] - self.model.value(norm_obs[idx])).pow(2).mean()
             self._step("critic", loss)
             critic_losses.append(loss.item())
-        bound_w = float(c.get("action_bound_weight", 10.0))
-        entropy_w = float(c.get("action_entropy_weight", 0.0))
-        reg_w = float(c.get("action_reg_weight", 0.0))
+        bound_w, entropy_w, reg_w = c["action_bound_weight"], c["action_entropy_weight"], c["action_reg_weight"]
         actor_losses, bound_losses = [], []
-        for idx in self._replay_minibatches(float(c.get("actor_batch_size", 4)), int(c.get("actor_epochs", 5)),
+        for idx in self._replay_minibatches(c["actor_batch_size"], c["actor_epochs"],
                                             steps["actor"]):
             mean = self.model.action_mean(norm_obs[idx])
             log_prob = self.model.policy.log_prob(mean, data["norm_action"][idx])

@@ -4,7 +4,6 @@ a step, updating its networks from the recorded rollout, and its state for check
 from __future__ import annotations
 
 import abc
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +13,39 @@ from torch import nn
 from mimickit.envs.base_env import BaseEnv, EnvMode
 from mimickit.learning.experience_buffer import ExperienceBuffer
 from mimickit.learning.normalizer import Normalizer
-from mimickit.util.config import ConfigError, check_keys
+from mimickit.util.config import ConfigError
+from mimickit.util.schema import Field, validate
 
-BASE_AGENT_KEYS = ("agent_name", "discount", "iters_per_output", "test_episodes", "steps_per_iter",
-                   "normalizer_samples", "model")
+OPTIMIZER_SCHEMA: dict[str, Field] = {
+    "type": Field(str, help="SGD (momentum 0.9) or Adam (AdamW)", choices=("SGD", "Adam")),
+    "learning_rate": Field(float, help="step size", gt=0),
+    "weight_decay": Field(float, 0.0, "decoupled weight decay", ge=0),
+    "grad_clip": Field(float, 0.0, "largest gradient norm (0: no clipping)", ge=0),
+}
+BASE_AGENT_SCHEMA: dict[str, Field] = {
+    "agent_name": Field(str, help="the algorithm: a key of AGENT_REGISTRY"),
+    "discount": Field(float, 0.99, "discount factor gamma", ge=0, le=1),
+    "iters_per_output": Field(int, 100, "iterations between tests, log rows and checkpoints", ge=1),
+    "test_episodes": Field(int, 32, "deterministic episodes in each periodic test", ge=1),
+    "steps_per_iter": Field(int, 32, "rollout steps per env per iteration", ge=1),
+    "normalizer_samples": Field(float, float("inf"), "observation statistics stop updating after this many samples",
+                                gt=0, finite=False),
+    "model": Field(dict, {}, "network settings"),
+}
+
+
+def optimizer_field(help: str) -> Field:
+    """A required optimiser mapping (:data:`OPTIMIZER_SCHEMA`)."""
+    return Field(dict, help=help, schema=OPTIMIZER_SCHEMA)
 
 
 def build_optimizer(config: dict[str, Any], params, source: str) -> torch.optim.Optimizer:
-    """SGD (momentum 0.9) or Adam (AdamW) from ``{type, learning_rate, weight_decay}``."""
-    check_keys(config, ["type", "learning_rate", "weight_decay", "grad_clip"], source,
-               required=["type", "learning_rate"])
-    lr, wd = float(config["learning_rate"]), float(config.get("weight_decay", 0.0))
+    """SGD (momentum 0.9) or Adam (AdamW) from an :data:`OPTIMIZER_SCHEMA` mapping."""
+    config = validate(config, OPTIMIZER_SCHEMA, source)
+    lr, wd = config["learning_rate"], config["weight_decay"]
     if config["type"] == "SGD":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
-    if config["type"] == "Adam":
-        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
-    raise ConfigError(f"{source}: optimizer type must be SGD or Adam, found {config['type']!r}")
+    return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
 
 
 def parse_schedule(raw: Any, where: str) -> list[tuple[int, float]]:
@@ -65,8 +81,7 @@ class BaseAgent(nn.Module, abc.ABC):
     ``info`` they need recorded beside the transition (e.g. a discriminator observation).
     """
 
-    CONFIG_KEYS: tuple[str, ...] = BASE_AGENT_KEYS
-    REQUIRED_KEYS: tuple[str, ...] = ("agent_name", "steps_per_iter")
+    SCHEMA: dict[str, Field] = BASE_AGENT_SCHEMA
     NAME = "base"
     INFO_KEYS: tuple[str, ...] = ()
     TRAINABLE = True
@@ -74,18 +89,18 @@ class BaseAgent(nn.Module, abc.ABC):
     def __init__(self, config: dict[str, Any], env: BaseEnv, device: torch.device | str = "cpu",
                  source: str = "agent config") -> None:
         super().__init__()
-        check_keys(config, self.CONFIG_KEYS, source, required=self.REQUIRED_KEYS)
+        config = validate(config, self.SCHEMA, source)
         self.config = config
         self.source = source
         self.env = env
         self.device = torch.device(device)
-        self.discount = float(config.get("discount", 0.99))
-        self.steps_per_iter = int(config.get("steps_per_iter", 32))
-        self.normalizer_samples = float(config.get("normalizer_samples", math.inf))
+        self.discount = config["discount"]
+        self.steps_per_iter = config["steps_per_iter"]
+        self.normalizer_samples = config["normalizer_samples"]
         low, high = env.action_bounds
         self.obs_norm = Normalizer((env.obs_dim,), clip=10.0)
         self.a_norm = Normalizer((low.numel(),), init_mean=0.5 * (high + low), init_std=0.5 * (high - low))
-        self._build_model(config.get("model", {}))
+        self._build_model(config["model"])
         self.to(self.device)
         self.optimizers: dict[str, torch.optim.Optimizer] = self._build_optimizers()
         self.sample_count = 0  # environment steps before the current iteration (set by begin_iteration)

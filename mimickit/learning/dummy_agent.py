@@ -13,7 +13,6 @@ class DummyAgent(BaseAgent):
     """Zero actions; nothing to learn (the runner refuses to train it)."""
 
     NAME = "Dummy"
-    REQUIRED_KEYS = ()
     TRAINABLE = False
 
     def _build_model(self, model_config: dict[str, Any]) -> None:

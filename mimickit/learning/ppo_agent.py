@@ -9,22 +9,57 @@ import torch
 
 from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.learning.base_agent import (
-    BASE_AGENT_KEYS,
+    BASE_AGENT_SCHEMA,
     BaseAgent,
     build_optimizer,
+    optimizer_field,
     parse_schedule,
     scheduled_value,
 )
-from mimickit.learning.ppo_model import PPOModel
+from mimickit.learning.nets import NET_LAYERS
+from mimickit.learning.ppo_model import STD_TYPES, PPOModel
 from mimickit.learning.rl_util import compute_td_lambda_return
 from mimickit.util import distributed
-from mimickit.util.config import ConfigError, check_keys
+from mimickit.util.config import ConfigError
+from mimickit.util.schema import REQUIRED, Field
 
-PPO_KEYS = BASE_AGENT_KEYS + (
-    "actor_optimizer", "critic_optimizer", "actor_epochs", "actor_batch_size", "critic_epochs",
-    "critic_batch_size", "td_lambda", "ppo_clip_ratio", "norm_adv_clip", "action_bound_weight",
-    "action_entropy_weight", "action_reg_weight", "action_std_schedule", "actor_lr_schedule",
-)
+
+def net_field(help: str, default: str | None = REQUIRED) -> Field:
+    """A network name: a key of :data:`~mimickit.learning.nets.NET_LAYERS` (None: the default says what)."""
+    return Field(str, default, help, choices=tuple(NET_LAYERS))
+
+
+PPO_MODEL_SCHEMA: dict[str, Field] = {
+    "actor_net": net_field("the actor's hidden layers"),
+    "critic_net": net_field("the critic's hidden layers"),
+    "actor_init_output_scale": Field(float, 0.01, "scale of the actor's initial output weights", gt=0),
+    "actor_std_type": Field(str, "FIXED", "FIXED exploration std, or CONSTANT (state-independent, trained)",
+                            choices=STD_TYPES),
+    "action_std": Field(float, 0.05, "exploration std, in normalised action units", gt=0),
+}
+# training loop settings PPO and AWR share
+POLICY_GRADIENT_SCHEMA: dict[str, Field] = {
+    **BASE_AGENT_SCHEMA,
+    "model": Field(dict, help="network settings", schema=PPO_MODEL_SCHEMA),
+    "actor_optimizer": optimizer_field("the actor's optimiser"),
+    "critic_optimizer": optimizer_field("the critic's optimiser"),
+    "actor_epochs": Field(int, 5, "passes over the rollout per actor update", ge=1),
+    "actor_batch_size": Field(float, 4.0, "actor minibatch, in multiples of num_envs samples", gt=0),
+    "critic_epochs": Field(int, 2, "passes over the rollout per critic update", ge=1),
+    "critic_batch_size": Field(float, 2.0, "critic minibatch, in multiples of num_envs samples", gt=0),
+    "td_lambda": Field(float, 0.95, "lambda of the TD(lambda) returns", ge=0, le=1),
+    "action_bound_weight": Field(float, 10.0, "weight of the penalty on action means outside the bounds", ge=0),
+    "action_entropy_weight": Field(float, 0.0, "weight of the entropy bonus", ge=0),
+    "action_reg_weight": Field(float, 0.0, "weight of the squared normalised action mean", ge=0),
+    "action_std_schedule": Field(list, None, "[[samples, std], ...]: FIXED std from each sample count on"),
+    "actor_lr_schedule": Field(list, None, "[[samples, learning_rate], ...]: actor learning rate from each sample "
+                                           "count on"),
+}
+PPO_SCHEMA: dict[str, Field] = {
+    **POLICY_GRADIENT_SCHEMA,
+    "ppo_clip_ratio": Field(float, 0.2, "PPO's ratio clip epsilon", gt=0),
+    "norm_adv_clip": Field(float, 4.0, "clip of the normalised advantages", gt=0),
+}
 
 
 def action_bound_loss(norm_mean: torch.Tensor) -> torch.Tensor:
@@ -45,30 +80,23 @@ class PPOAgent(BaseAgent):
     """PPO: critic regressed to TD(lambda) returns, then the clipped surrogate on normalised advantages.
 
     Minibatch sizes are ``*_batch_size x num_envs`` samples; one epoch visits the whole rollout once.
-    Extra config keys: optimisers (``{type: SGD|Adam, learning_rate, weight_decay, grad_clip}``),
-    ``actor_epochs``, ``actor_batch_size``, ``critic_epochs``, ``critic_batch_size``, ``td_lambda``,
-    ``ppo_clip_ratio``, ``norm_adv_clip``, ``action_bound_weight``, ``action_entropy_weight``,
-    ``action_reg_weight``, ``action_std_schedule`` (``[[samples, std], ...]``: a FIXED exploration std that
-    changes to ``std`` once ``samples`` environment steps are done; the model's ``action_std`` before the
-    first entry), ``actor_lr_schedule`` (``[[samples, learning_rate], ...]``, the same for the actor's
-    learning rate; ``actor_optimizer.learning_rate`` before the first entry).
+    Extra config keys: :data:`PPO_SCHEMA`. ``action_std_schedule`` sets a FIXED exploration std once its
+    sample counts are reached (the model's ``action_std`` before the first entry); ``actor_lr_schedule`` does the
+    same for the actor's learning rate (``actor_optimizer.learning_rate`` before the first entry).
     """
 
-    CONFIG_KEYS = PPO_KEYS
-    REQUIRED_KEYS = BaseAgent.REQUIRED_KEYS + ("model", "actor_optimizer", "critic_optimizer")
-    MODEL_KEYS: tuple[str, ...] = ("actor_net", "critic_net", "actor_init_output_scale", "actor_std_type", "action_std")
+    SCHEMA = PPO_SCHEMA
     NAME = "PPO"
 
     def _build_model(self, model_config: dict[str, Any]) -> None:
-        check_keys(model_config, self.MODEL_KEYS, f"{self.source}: model", required=["actor_net", "critic_net"])
         low, _ = self.env.action_bounds
         self.model = PPOModel(self._policy_input_dim(), int(low.numel()), model_config)
-        self._std_schedule = parse_schedule(self.config.get("action_std_schedule"),
+        self._std_schedule = parse_schedule(self.config["action_std_schedule"],
                                             f"{self.source}: action_std_schedule")
         if self._std_schedule and self.model.policy.log_std.requires_grad:
             raise ConfigError(f"{self.source}: action_std_schedule needs actor_std_type FIXED (a trainable std has "
                               f"no schedule)")
-        self._lr_schedule = parse_schedule(self.config.get("actor_lr_schedule"), f"{self.source}: actor_lr_schedule")
+        self._lr_schedule = parse_schedule(self.config["actor_lr_schedule"], f"{self.source}: actor_lr_schedule")
 
     def _policy_input_dim(self) -> int:
         """Size of the actor's and critic's input (the observation here)."""
@@ -88,13 +116,11 @@ class PPOAgent(BaseAgent):
         """Apply the schedules for this iteration's sample count: exploration std and actor learning rate."""
         info = {}
         if self._std_schedule:
-            std = scheduled_value(self._std_schedule, self.sample_count,
-                                  float(self.config.get("model", {}).get("action_std", 0.05)))
+            std = scheduled_value(self._std_schedule, self.sample_count, self.config["model"]["action_std"])
             self.model.policy.log_std.data.fill_(math.log(std))
         info["action_std"] = float(self.model.policy.log_std.exp().mean())
         if self._lr_schedule:
-            lr = scheduled_value(self._lr_schedule, self.sample_count,
-                                 float(self.config["actor_optimizer"]["learning_rate"]))
+            lr = scheduled_value(self._lr_schedule, self.sample_count, self.config["actor_optimizer"]["learning_rate"])
             for group in self.optimizers["actor"].param_groups:
                 group["lr"] = lr
         info["actor_lr"] = self.optimizers["actor"].param_groups[0]["lr"]
@@ -105,8 +131,7 @@ class PPOAgent(BaseAgent):
         actor_params = [p for p in [*self.model.actor_body.parameters(), *self.model.policy.parameters()]
                         if p.requires_grad]
         critic_params = [*self.model.critic_body.parameters(), *self.model.critic_out.parameters()]
-        self._grad_clip = {"actor": float(c["actor_optimizer"].get("grad_clip", 0.0)),
-                           "critic": float(c["critic_optimizer"].get("grad_clip", 0.0))}
+        self._grad_clip = {"actor": c["actor_optimizer"]["grad_clip"], "critic": c["critic_optimizer"]["grad_clip"]}
         return {"actor": build_optimizer(c["actor_optimizer"], actor_params, f"{self.source}: actor_optimizer"),
                 "critic": build_optimizer(c["critic_optimizer"], critic_params, f"{self.source}: critic_optimizer")}
 
@@ -125,7 +150,7 @@ class PPOAgent(BaseAgent):
         gamma = self.discount
         next_value[done == int(DoneFlags.FAIL)] = self.env.get_reward_fail() / (1.0 - gamma)
         next_value[done == int(DoneFlags.SUCC)] = self.env.get_reward_succ() / (1.0 - gamma)
-        return compute_td_lambda_return(reward, next_value, done, gamma, float(self.config.get("td_lambda", 0.95)))
+        return compute_td_lambda_return(reward, next_value, done, gamma, self.config["td_lambda"])
 
     def _build_train_data(self) -> dict[str, float]:
         c = self.config
@@ -135,7 +160,7 @@ class PPOAgent(BaseAgent):
         adv = returns - self.model.value(self._norm_obs(obs))
         pooled = distributed.is_distributed()
         adv_mean, adv_std = distributed.pooled_mean_std(adv) if pooled else (adv.mean(), adv.std())
-        clip = float(c.get("norm_adv_clip", 4.0))
+        clip = c["norm_adv_clip"]
         buf.set("target_value", returns)
         buf.set("adv", ((adv - adv_mean) / adv_std.clamp_min(1e-5)).clamp(-clip, clip))
         return {"adv_mean": float(adv_mean), "adv_std": float(adv_std)}
@@ -163,16 +188,14 @@ class PPOAgent(BaseAgent):
         norm_obs = self._norm_obs(data["obs"])
         sums = {"critic_loss": 0.0, "actor_loss": 0.0, "clip_frac": 0.0, "imp_ratio": 0.0, "action_bound_loss": 0.0}
         n_critic = n_actor = 0
-        for idx in self._minibatches(float(c.get("critic_batch_size", 2)), int(c.get("critic_epochs", 2))):
+        for idx in self._minibatches(c["critic_batch_size"], c["critic_epochs"]):
             loss = (data["target_value"][idx] - self.model.value(norm_obs[idx])).pow(2).mean()
             self._step("critic", loss)
             sums["critic_loss"] += loss.item()
             n_critic += 1
-        bound_w = float(c.get("action_bound_weight", 10.0))
-        entropy_w = float(c.get("action_entropy_weight", 0.0))
-        reg_w = float(c.get("action_reg_weight", 0.0))
-        clip_ratio = float(c.get("ppo_clip_ratio", 0.2))
-        for idx in self._minibatches(float(c.get("actor_batch_size", 4)), int(c.get("actor_epochs", 5))):
+        bound_w, entropy_w, reg_w = c["action_bound_weight"], c["action_entropy_weight"], c["action_reg_weight"]
+        clip_ratio = c["ppo_clip_ratio"]
+        for idx in self._minibatches(c["actor_batch_size"], c["actor_epochs"]):
             mean = self.model.action_mean(norm_obs[idx])
             log_prob = self.model.policy.log_prob(mean, data["norm_action"][idx])
             surrogate, clip_frac, ratio = ppo_surrogate_loss(log_prob, data["log_prob"][idx], data["adv"][idx],

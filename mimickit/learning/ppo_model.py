@@ -48,8 +48,8 @@ class PPOModel(nn.Module):
     def __init__(self, obs_dim: int, action_dim: int, config: dict) -> None:
         super().__init__()
         self.actor_body, actor_out = build_mlp(config["actor_net"], obs_dim)
-        self.policy = GaussianPolicy(actor_out, action_dim, float(config.get("actor_init_output_scale", 0.01)),
-                                     config.get("actor_std_type", "FIXED"), float(config.get("action_std", 0.05)))
+        self.policy = GaussianPolicy(actor_out, action_dim, config["actor_init_output_scale"],
+                                     config["actor_std_type"], config["action_std"])
         self.critic_body, critic_out = build_mlp(config["critic_net"], obs_dim)
         self.critic_out = nn.Linear(critic_out, 1)
         nn.init.zeros_(self.critic_out.bias)

@@ -86,8 +86,8 @@ class Runner:
     def __init__(self, env: BaseEnv, agent: BaseAgent) -> None:
         self.env = env
         self.agent = agent
-        self.iters_per_output = int(agent.config.get("iters_per_output", 100))
-        self.test_episodes = int(agent.config.get("test_episodes", 32))
+        self.iters_per_output = agent.config["iters_per_output"]
+        self.test_episodes = agent.config["test_episodes"]
         self.iteration = 0
         self.sample_count = 0
         self.wall_time = 0.0  # s, over every session of the run

@@ -79,7 +79,7 @@ def test_unknown_agent_key_is_refused():
 
 
 def test_bad_optimizer_type_is_refused():
-    with pytest.raises(ConfigError, match="optimizer type must be SGD or Adam"):
+    with pytest.raises(ConfigError, match=r"actor_optimizer: type must be one of \['SGD', 'Adam'\]"):
         make_agent(PointMassEnv(4), actor_optimizer={"type": "RMSprop", "learning_rate": 1e-3})
 
 
