@@ -267,7 +267,7 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
 
 TRAINING_VIDEO_FRAMES = 150  # frames of env 0 recorded at each output iteration with --video true (5 s)
 
-SUBCOMMANDS = {"export": "mimickit.export", "plot": "mimickit.plot"}
+SUBCOMMANDS = {"export": "mimickit.export", "keys": "mimickit.keys", "plot": "mimickit.plot"}
 
 
 def main(argv: list[str] | None = None) -> int:
