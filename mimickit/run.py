@@ -30,7 +30,7 @@ from mimickit.anim.motion import MotionFileError
 from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
 from mimickit.learning.runner import Runner
-from mimickit.util import distributed
+from mimickit.util import distributed, run_folder
 from mimickit.util.arg_parser import parse_args
 from mimickit.util.checkpoint import CheckpointError, load_checkpoint
 from mimickit.util.config import ConfigError
@@ -68,6 +68,7 @@ def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
     if args["video"]:
         env.engine.start_video_recording()
     info = runner.test(args["test_episodes"])
+    run_folder.create(out_dir)
     results = {"episodes": info["num_eps"], "mean_return": info["mean_return"],
                "std_return": mean_std(info["returns"])[1], "mean_episode_length": info["mean_ep_len"]}
     print(f"Mean Return: {info['mean_return']:.4f} +- {results['std_return']:.4f}")
@@ -89,6 +90,7 @@ def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
         path = write_video(out_dir / "videos" / "test", frames, frame_time=env.engine.timestep)
         results["video"] = str(path)
         print(f"Wrote {len(frames)} frames to {path}")
+    results["model_file"] = args["model_file"] or None  # None: an untrained (--random_policy) or scripted policy
     (out_dir / "test_results.json").write_text(json.dumps(results, indent=2) + "\n")
     return results
 
@@ -127,6 +129,11 @@ def run(args: dict) -> None:
     worker of a ``torchrun`` launch."""
     check_devices(args["devices"])
     workers = worker_count(args)
+    out_dir = Path(args["out_dir"])
+    if args["mode"] == "train":  # checked once, before any worker can write into the folder
+        run_folder.check_train(out_dir, args["resume"], args["model_file"], args["max_samples"])
+    else:
+        run_folder.check_test(out_dir, args["model_file"], args["random_policy"])
     if distributed.launched_by_torchrun():
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         local = int(os.environ.get("LOCAL_RANK", rank))
@@ -206,8 +213,7 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
     set_seed(None if args["rand_seed"] is None else args["rand_seed"] + rank)
     if distributed.world_size() > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // distributed.local_world_size()))
-    out_dir = Path(args["out_dir"])
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = Path(args["out_dir"])  # created once the run is built: a failed start writes nothing
     if args["video"] and not mp4_available():
         try:
             import PIL  # noqa: F401
@@ -225,6 +231,8 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
         print(f"Built {agent.NAME} agent with {sum(p.numel() for p in agent.parameters() if p.requires_grad):,} "
               f"trainable parameters", flush=True)
         runner = Runner(env, agent)
+        if args["mode"] == "test":
+            run_folder.check_policy_given(agent.TRAINABLE, args["model_file"], args["random_policy"], agent.NAME)
         if args["mode"] == "train" and args["video"] and main_process:
             runner.video_frames = TRAINING_VIDEO_FRAMES
         if args["mode"] == "train":
@@ -235,6 +243,8 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
                 runner.load(resolve_path(model_file), resume=False)
             elif model_file:  # a checkpoint continues exactly: weights, optimisers, counters, RNG state
                 runner.load(resolve_path(model_file), resume=True)
+            if main_process:
+                run_folder.create(out_dir)
             for key, name in (("engine_config", "engine_config.yaml"), ("env_config", "env_config.yaml"),
                               ("agent_config", "agent_config.yaml")):
                 if args[key] and main_process:

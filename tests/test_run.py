@@ -85,9 +85,10 @@ def test_wrong_shape_and_truncated_checkpoints_are_refused(tmp_path, capsys):
     cut = tmp_path / "cut.pt"
     data = (out / "model.pt").read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    assert main(args + ["--model_file", str(cut)]) == 2
+    elsewhere = args[:-1] + [str(tmp_path / "results")]  # a folder holding no run: the checkpoint is what fails
+    assert main(elsewhere + ["--model_file", str(cut)]) == 2
     assert "cut.pt: not a readable checkpoint" in capsys.readouterr().err
-    assert main(args + ["--model_file", str(tmp_path / "missing.pt")]) == 2
+    assert main(elsewhere + ["--model_file", str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt: checkpoint file not found" in capsys.readouterr().err
 
 
@@ -97,6 +98,12 @@ def test_arguments_file_precedence_and_unknown_keys(tmp_path):
     args = parse_args(["--arg_file", str(arg_file), "--num_envs", "8", "--visualize", "false"])
     assert args["num_envs"] == 8 and args["mode"] == "test" and args["env_config"] == "a.yaml"
     assert args["visualize"] is False and args["test_episodes"] == 32
+    arg_file.write_text("--out_dir \"/tmp/my runs/a\"  # quoted: one value\n--motion_file 'x y.pkl'\n")
+    args = parse_args(["--arg_file", str(arg_file)])
+    assert args["out_dir"] == "/tmp/my runs/a" and args["motion_file"] == "x y.pkl"
+    arg_file.write_text("--num_envs 4\n--out_dir \"/tmp/unclosed\n")
+    with pytest.raises(ConfigError, match=r"args.txt, line 2: No closing quotation"):
+        parse_args(["--arg_file", str(arg_file)])
     with pytest.raises(ConfigError, match="unknown argument --log_file; valid arguments are --arg_file"):
         parse_args(["--log_file", "x"])
     with pytest.raises(ConfigError, match="--num_envs must be int"):
@@ -163,6 +170,7 @@ def test_slim_model_evaluates_like_its_checkpoint_and_refuses_to_resume(tmp_path
         assert main(TINY + ["--mode", "test", "--model_file", str(model), "--test_episodes", "2",
                             "--out_dir", str(tmp_path / name)]) == 0
         results[name] = json.loads((tmp_path / name / "test_results.json").read_text())
+    assert results["full"].pop("model_file") == str(out / "model.pt") and results["slim"].pop("model_file") == str(slim)
     assert results["full"] == results["slim"]
     capsys.readouterr()
     tuned = tmp_path / "tuned"  # training from a slim model starts from its weights, afresh

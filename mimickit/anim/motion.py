@@ -99,6 +99,10 @@ def load_motion(path: str | Path) -> Motion:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise MotionFileError(f"{path}: motion file not found") from None
+    except IsADirectoryError:
+        raise MotionFileError(f"{path}: a folder, not a motion file (.pkl clip or .yaml dataset)") from None
+    except PermissionError:
+        raise MotionFileError(f"{path}: motion file not readable (permission denied)") from None
     try:
         data = safe_load_pickle(raw)
     except pickle.UnpicklingError as err:

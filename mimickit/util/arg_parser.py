@@ -1,12 +1,14 @@
 """Command-line arguments in MimicKit's ``--key value [value ...]`` form, with an optional argument file.
 
-Tokens starting with ``--`` are keys; the tokens after a key, up to the next key, are its values. A token
-starting with ``#`` (and the rest of its line in a file) is a comment. Values given on the command line
+Tokens starting with ``--`` are keys; the tokens after a key, up to the next key, are its values. An argument
+file is split as a shell splits a line: quotes keep a value with spaces whole (``--out_dir "my runs/a"``), and
+``#`` outside quotes starts a comment that runs to the end of the line. Values given on the command line
 win over the same key in ``--arg_file``. Unknown keys are refused with the list of valid ones.
 """
 
 from __future__ import annotations
 
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,7 @@ ARGS: dict[str, ArgSpec] = {
     "out_dir": ArgSpec(str, "output/", "folder for model.pt, log.txt, config copies, test results"),
     "model_file": ArgSpec(str, "", "checkpoint to load (test: the policy; train: continue from it exactly)"),
     "resume": ArgSpec(bool, False, "train: continue <out_dir>/model.pt exactly where it stopped, appending to log.txt"),
+    "random_policy": ArgSpec(bool, False, "test mode without --model_file: evaluate an untrained policy"),
     "max_samples": ArgSpec(int, INT64_MAX, "train until this many environment steps"),
     "test_episodes": ArgSpec(int, 32, "test mode: number of episodes to run"),
     "rand_seed": ArgSpec(int, None, "random seed (default: from the clock, printed)"),
@@ -52,14 +55,15 @@ ARGS: dict[str, ArgSpec] = {
 }
 
 
-def tokenize(text: str) -> list[str]:
-    """Split an argument file into tokens, dropping comment lines and ``#`` comments."""
+def tokenize(text: str, source: str = "arguments file") -> list[str]:
+    """Split an argument file into tokens as a shell would (``"a path with spaces"`` is one token), dropping
+    comment lines and ``#`` comments."""
     tokens: list[str] = []
-    for line in text.splitlines():
-        for token in line.split():
-            if token.startswith("#"):
-                break
-            tokens.append(token)
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            tokens += shlex.split(line, comments=True)
+        except ValueError as err:  # an unclosed quote
+            raise ConfigError(f"{source}, line {number}: {err}") from None
     return tokens
 
 
@@ -132,7 +136,7 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
             text = Path(path).read_text()
         except FileNotFoundError:
             raise ConfigError(f"--arg_file {cli['arg_file'][0]}: file not found") from None
-        for key, values in parse_tokens(tokenize(text), str(cli["arg_file"][0])).items():
+        for key, values in parse_tokens(tokenize(text, str(cli["arg_file"][0])), str(cli["arg_file"][0])).items():
             merged.setdefault(key, values)
     args = {key: spec.default for key, spec in ARGS.items()}
     for key, values in merged.items():
