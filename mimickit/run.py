@@ -98,8 +98,6 @@ def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
 def worker_count(args: dict) -> int:
     """Processes to train with: ``--num_workers``, or one per ``--devices`` entry when several are given."""
     workers, devices = args["num_workers"], args["devices"]
-    if workers < 1:
-        raise ConfigError(f"--num_workers must be at least 1, found {workers}")
     if len(devices) > 1:
         if workers not in (1, len(devices)):
             raise ConfigError(f"--num_workers {workers} disagrees with {len(devices)} --devices")

@@ -101,6 +101,10 @@ def test_arguments_file_precedence_and_unknown_keys(tmp_path):
     arg_file.write_text("--out_dir \"/tmp/my runs/a\"  # quoted: one value\n--motion_file 'x y.pkl'\n")
     args = parse_args(["--arg_file", str(arg_file)])
     assert args["out_dir"] == "/tmp/my runs/a" and args["motion_file"] == "x y.pkl"
+    for key, value in (("num_envs", "0"), ("test_episodes", "0"), ("max_samples", "-5"), ("num_workers", "0"),
+                       ("checkpoint_interval", "nan")):
+        with pytest.raises(ConfigError, match=f"--{key} must be >= "):
+            parse_args([f"--{key}", value])
     arg_file.write_text("--num_envs 4\n--out_dir \"/tmp/unclosed\n")
     with pytest.raises(ConfigError, match=r"args.txt, line 2: No closing quotation"):
         parse_args(["--arg_file", str(arg_file)])

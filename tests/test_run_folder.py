@@ -40,14 +40,14 @@ def test_training_into_a_run_folder_without_resume_is_refused_and_changes_nothin
     before = snapshot(trained)
     refused(capsys, TINY + ["--max_samples", "64", "--out_dir", str(trained)], "holds a run (model.pt, log.txt)",
             "--resume true", "fresh --out_dir")
-    refused(capsys, TINY + ["--max_samples", "0", "--out_dir", str(trained)], "--max_samples must be > 0")
+    refused(capsys, TINY + ["--max_samples", "0", "--out_dir", str(trained)], "--max_samples must be >= 1, found 0")
     assert snapshot(trained) == before
 
 
 def test_resume_with_nothing_left_to_do_says_so_and_keeps_the_log(trained, capsys):
     before = snapshot(trained)
     for budget in ("0", "32", "64"):  # the run has 64 samples
-        phrase = "must be > 0" if budget == "0" else "has trained 64 samples, already at --max_samples"
+        phrase = "must be >= 1" if budget == "0" else "has trained 64 samples, already at --max_samples"
         refused(capsys, TINY + ["--max_samples", budget, "--out_dir", str(trained), "--resume", "true"], phrase)
     assert snapshot(trained) == before
 

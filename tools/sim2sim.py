@@ -25,6 +25,12 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+
+class Sim2SimError(Exception):
+    """Input this tool cannot play (a missing or corrupt file, a sidecar without a field, a clip of another
+    character); ``main`` prints it as one line and exits with code 2."""
+
+
 # ---------------------------------------------------------------------------------- quaternions (x, y, z, w)
 
 
@@ -118,9 +124,20 @@ class Clip:
     """A MimicKit clip (root position, root exp map, DoFs per frame) with MotionLib's interpolation."""
 
     def __init__(self, path: str, joints: list[dict]) -> None:
-        data = _ArraysOnly(io.BytesIO(Path(path).read_bytes())).load()
-        frames = np.asarray(data["frames"], dtype=np.float64)
-        self.fps, self.wrap = float(data["fps"]), int(data["loop_mode"]) == 1
+        try:
+            data = _ArraysOnly(io.BytesIO(Path(path).read_bytes())).load()
+            frames = np.asarray(data["frames"], dtype=np.float64)
+            self.fps, self.wrap = float(data["fps"]), int(data["loop_mode"]) == 1
+        except OSError as err:
+            raise Sim2SimError(f"{path}: cannot read the clip ({err.strerror})") from None
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError) as err:
+            raise Sim2SimError(f"{path}: not a MimicKit clip ({type(err).__name__}: {err})") from None
+        expected = 6 + sum(j["dof_dim"] for j in joints)
+        if frames.ndim != 2 or frames.shape[0] < 2 or frames.shape[1] != expected:
+            raise Sim2SimError(f"{path}: frames of shape {list(frames.shape)}, but the exported character needs at "
+                               f"least 2 frames of {expected} values (a clip of another character?)")
+        if not (np.isfinite(frames).all() and math.isfinite(self.fps) and self.fps > 0):
+            raise Sim2SimError(f"{path}: the clip holds a non-finite frame value or fps {self.fps} (needs > 0)")
         self.num_frames = frames.shape[0]
         self.length = (self.num_frames - 1) / self.fps
         self.joints = joints
@@ -278,14 +295,37 @@ class Sim2Sim:
     """An exported tracking policy in one ``MjData``."""
 
     def __init__(self, policy: str, motion_file: str | None = None) -> None:
+        sidecar = Path(policy).with_suffix(".json")
+        try:
+            self.spec = json.loads(sidecar.read_text())
+        except OSError as err:
+            raise Sim2SimError(f"{sidecar}: cannot read the sidecar that mimickit export writes beside the .onnx "
+                               f"({err.strerror})") from None
+        except json.JSONDecodeError as err:
+            raise Sim2SimError(f"{sidecar}: not valid JSON ({err})") from None
+        try:
+            self._setup(policy, motion_file)
+        except KeyError as err:
+            raise Sim2SimError(f"{sidecar}: the sidecar has no field {err}; re-export the policy with mimickit "
+                               f"export") from None
+
+    def _setup(self, policy: str, motion_file: str | None) -> None:
         import onnxruntime
 
-        self.spec = json.loads(Path(policy).with_suffix(".json").read_text())
         mj = self.spec["mujoco"]
-        self.model = mujoco.MjModel.from_binary_path(str(Path(policy).parent / mj["model_file"]))
+        scene = Path(policy).parent / mj["model_file"]
+        try:
+            self.model = mujoco.MjModel.from_binary_path(str(scene))
+        except (ValueError, OSError) as err:
+            reason = " ".join(str(err).split())
+            raise Sim2SimError(f"{scene}: cannot load the exported MuJoCo scene ({reason})") from None
         self.data, self.scratch = mujoco.MjData(self.model), mujoco.MjData(self.model)
         self.char = Character(mj)
-        self.session = onnxruntime.InferenceSession(str(policy))
+        try:
+            self.session = onnxruntime.InferenceSession(str(policy))
+        except Exception as err:  # onnxruntime raises its own types for a missing, empty or corrupt file
+            reason = " ".join(str(err).split())[:200]
+            raise Sim2SimError(f"{policy}: not a readable ONNX policy ({reason})") from None
         env = self.spec["env_config"]
         names = self.spec["character"]["body_names"]
         self.key_ids = [names.index(n) for n in env.get("key_bodies", [])]
@@ -373,7 +413,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
     cli = parser.parse_args(argv)
-    sim = Sim2Sim(cli.policy, cli.motion_file or None)
+    if cli.episodes < 1:
+        print(f"error: --episodes must be >= 1, found {cli.episodes}", file=sys.stderr)
+        return 2
+    try:
+        sim = Sim2Sim(cli.policy, cli.motion_file or None)
+    except Sim2SimError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     rng = np.random.default_rng(cli.seed)
     results = [sim.episode(float(rng.uniform(0.0, sim.clip.length))) for _ in range(cli.episodes)]
     survival = np.array([r[0] for r in results])

@@ -27,6 +27,7 @@ class ArgSpec:
     kind: type  # str, int, float, bool, or list (of str)
     default: Any
     help: str
+    minimum: float | None = None  # smallest value allowed (numbers only)
 
 
 ARGS: dict[str, ArgSpec] = {
@@ -35,22 +36,24 @@ ARGS: dict[str, ArgSpec] = {
     "env_config": ArgSpec(str, "", "environment yaml (data/envs/...)"),
     "agent_config": ArgSpec(str, "", "agent yaml (data/agents/...); none plays the env with zero actions"),
     "engine_config": ArgSpec(str, "data/engines/mujoco_engine.yaml", "engine yaml (data/engines/...)"),
-    "num_envs": ArgSpec(int, 1, "parallel environments"),
+    "num_envs": ArgSpec(int, 1, "parallel environments", minimum=1),
     "motion_file": ArgSpec(str, "", "clip (.pkl) or dataset (.yaml) replacing the env config's motion_file"),
     "out_dir": ArgSpec(str, "output/", "folder for model.pt, log.txt, config copies, test results"),
     "model_file": ArgSpec(str, "", "checkpoint to load (test: the policy; train: continue from it exactly)"),
     "resume": ArgSpec(bool, False, "train: continue <out_dir>/model.pt exactly where it stopped, appending to log.txt"),
     "random_policy": ArgSpec(bool, False, "test mode without --model_file: evaluate an untrained policy"),
-    "max_samples": ArgSpec(int, INT64_MAX, "train until this many environment steps"),
-    "test_episodes": ArgSpec(int, 32, "test mode: number of episodes to run"),
+    "max_samples": ArgSpec(int, INT64_MAX, "train until this many environment steps", minimum=1),
+    "test_episodes": ArgSpec(int, 32, "test mode: number of episodes to run", minimum=1),
     "rand_seed": ArgSpec(int, None, "random seed (default: from the clock, printed)"),
     "logger": ArgSpec(str, "txt", "txt, tb (TensorBoard) or wandb"),
     "visualize": ArgSpec(bool, False, "open MuJoCo's viewer on env 0 (needs a display)"),
     "video": ArgSpec(bool, False, "render env 0 offscreen (reference as a ghost) to <out_dir>/videos/*.mp4: "
                                   "test mode the test episodes, training 5 s at each output iteration"),
     "devices": ArgSpec(list, ["cpu"], "torch device per worker process (cpu cpu, cuda:0 cuda:1: one worker each)"),
-    "num_workers": ArgSpec(int, 1, "train with this many processes (torch.distributed; gloo on CPU, NCCL on GPU)"),
-    "checkpoint_interval": ArgSpec(float, 300.0, "train: also write model.pt every this many seconds (wall-clock)"),
+    "num_workers": ArgSpec(int, 1, "train with this many processes (torch.distributed; gloo on CPU, NCCL on GPU)",
+                           minimum=1),
+    "checkpoint_interval": ArgSpec(float, 300.0, "train: also write model.pt every this many seconds (wall-clock)",
+                                   minimum=0),
     "save_int_models": ArgSpec(bool, False, "also keep <out_dir>/int_models/model_<iter>.pt at every output"),
 }
 
@@ -105,9 +108,12 @@ def _convert(key: str, values: list[str], source: str) -> Any:
             raise ConfigError(f"{source}: --{key} must be true or false, found '{value}'")
         return value in TRUE_WORDS
     try:
-        return spec.kind(value)
+        converted = spec.kind(value)
     except ValueError:
         raise ConfigError(f"{source}: --{key} must be {spec.kind.__name__}, found '{value}'") from None
+    if spec.minimum is not None and not converted >= spec.minimum:  # NaN fails too
+        raise ConfigError(f"{source}: --{key} must be >= {spec.minimum}, found {value}")
+    return converted
 
 
 def help_text() -> str:

@@ -50,8 +50,6 @@ def create(out_dir: Path) -> None:
 
 def check_train(out_dir: Path, resume: bool, model_file: str, max_samples: int) -> None:
     """Refuse a training run that would overwrite another run or has nothing to do (see the module docstring)."""
-    if max_samples <= 0:
-        raise ConfigError(f"--max_samples must be > 0, found {max_samples}")
     check_creatable(out_dir)
     held = held_run(out_dir)
     if not resume:

@@ -67,3 +67,46 @@ def test_shipped_walk_policy_tracks_in_plain_mujoco(exported, monkeypatch, capsy
     assert sim2sim.main(["--policy", str(exported), "--episodes", "1"]) == 0
     assert "100% to the end" in capsys.readouterr().out
     sys.modules.pop("sim2sim", None)
+
+
+def test_bad_inputs_are_one_line_errors(exported, tmp_path, capsys, monkeypatch):
+    import json
+    import shutil
+
+    monkeypatch.chdir(REPO_ROOT)
+
+    def copy(name: str):
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in exported.parent.glob(exported.stem + ".*"):
+            shutil.copy(path, folder / path.name)
+        return folder / exported.name
+
+    def refused(argv, *phrases):
+        capsys.readouterr()
+        assert sim2sim.main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+        for phrase in phrases:
+            assert phrase in err, err
+
+    empty = copy("empty")
+    empty.write_bytes(b"")
+    refused(["--policy", str(empty)], "not a readable ONNX policy")
+    corrupt = copy("corrupt")
+    corrupt.write_bytes(b"\x08\x07garbage" * 50)
+    refused(["--policy", str(corrupt)], "not a readable ONNX policy")
+    no_sidecar = copy("no_sidecar")
+    no_sidecar.with_suffix(".json").unlink()
+    refused(["--policy", str(no_sidecar)], "cannot read the sidecar")
+    no_scene = copy("no_scene")
+    no_scene.with_suffix(".mjb").unlink()
+    refused(["--policy", str(no_scene)], "cannot load the exported MuJoCo scene")
+    no_field = copy("no_field")
+    sidecar = json.loads(no_field.with_suffix(".json").read_text())
+    del sidecar["rates"]
+    no_field.with_suffix(".json").write_text(json.dumps(sidecar))
+    refused(["--policy", str(no_field)], "the sidecar has no field 'rates'")
+    refused(["--policy", str(exported), "--motion_file", "data/motions/g1/g1_walk.pkl"], "a clip of another character")
+    refused(["--policy", str(exported), "--motion_file", str(tmp_path)], "cannot read the clip")
+    refused(["--policy", str(exported), "--episodes", "0"], "--episodes must be >= 1")
