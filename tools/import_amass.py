@@ -18,6 +18,7 @@ The ``.npz`` is read without pickle (``allow_pickle=False``).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import zipfile
 from pathlib import Path
@@ -98,8 +99,14 @@ def convert(data: dict, source: str, char_file: str | Path = SMPL_CHAR, loop: Lo
                               f"{trans.shape}")
     fps_key = "mocap_framerate" if "mocap_framerate" in data else "fps" if "fps" in data else None
     fps = float(data[fps_key]) if fps_key else 30.0
+    if not (math.isfinite(fps) and fps > 0):
+        raise MotionFileError(f"{source}: field {fps_key!r} must be a frame rate > 0, found {fps}")
     sl = slice(start, None if end < 0 else end)
     poses, trans = poses[sl], trans[sl]
+    for name, values in (("poses", poses), ("trans", trans)):
+        if not np.isfinite(values).all():
+            frame = int(np.argwhere(~np.isfinite(values))[0, 0]) + start
+            raise MotionFileError(f"{source}: field {name!r} has a non-finite value in frame {frame}")
     root_rot, joint_rot = smpl_to_local_rotations(poses, km.body_names)
     frames = torch.cat([torch.from_numpy(np.asarray(trans, np.float64)), rot.quat_to_exp_map(root_rot),
                                         km.rot_to_dof(joint_rot)], dim=-1)

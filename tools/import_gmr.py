@@ -14,6 +14,7 @@ DoFs linearly, root rotation by slerp), unlike upstream's converter, which only 
 from __future__ import annotations
 
 import argparse
+import math
 import pickle
 import sys
 from pathlib import Path
@@ -42,9 +43,15 @@ def convert(data: dict, source: str, loop: LoopMode, start: int = 0, end: int = 
     if root_pos.shape != (n, 3) or root_rot.shape != (n, 4) or dof_pos.ndim != 2 or dof_pos.shape[0] != n:
         raise MotionFileError(f"{source}: root_pos [N, 3], root_rot [N, 4] and dof_pos [N, D] must share N; found "
                               f"{root_pos.shape}, {root_rot.shape}, {dof_pos.shape}")
+    fps = float(data["fps"])
+    if not (math.isfinite(fps) and fps > 0):
+        raise MotionFileError(f"{source}: field 'fps' must be a frame rate > 0, found {fps}")
     sl = slice(start, None if end < 0 else end)
     root_pos, root_rot, dof_pos = root_pos[sl], root_rot[sl], dof_pos[sl]
-    fps = float(data["fps"])
+    for name, values in (("root_pos", root_pos), ("root_rot", root_rot), ("dof_pos", dof_pos)):
+        if not np.isfinite(values).all():
+            frame = int(np.argwhere(~np.isfinite(values))[0, 0]) + start
+            raise MotionFileError(f"{source}: field {name!r} has a non-finite value in frame {frame}")
     if output_fps > 0 and output_fps != fps and len(root_pos) > 1:
         t_out = np.arange(0.0, (len(root_pos) - 1) / fps + 1e-9, 1.0 / output_fps)
         f = t_out * fps

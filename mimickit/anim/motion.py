@@ -156,13 +156,17 @@ def motion_to_dict(motion: Motion) -> dict:
 
 
 def save_motion(path: str | Path, motion: Motion) -> None:
-    """Write a clip atomically (temporary file in the same folder, then rename)."""
+    """Write a clip atomically (temporary file in the same folder, then rename). A clip :func:`load_motion`
+    would refuse (fps not positive, a non-finite frame value) is refused here instead, and ``path`` keeps its
+    previous contents."""
     path = Path(path)
+    data = motion_to_dict(motion)
+    motion_from_dict(data, f"{path} not written")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            pickle.dump(motion_to_dict(motion), f, protocol=4)
+            pickle.dump(data, f, protocol=4)
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:

@@ -123,3 +123,26 @@ def test_bad_input_is_named(tmp_path, capsys):
                        str(REPO_ROOT / "data/assets/humanoid/humanoid.xml")]) == 2
     assert "SMPL's 24 bodies" in capsys.readouterr().err
     assert not any((tmp_path / name).exists() for name in ("a.pkl", "b.pkl", "c.pkl", "d.pkl"))
+
+
+def test_a_zero_rate_or_a_nan_writes_nothing_and_keeps_the_old_output(tmp_path, capsys):
+    out = tmp_path / "out.pkl"
+    out.write_bytes(b"previous clip")
+    data = to_amass(walk_without_hands())
+    np.savez(tmp_path / "zero.npz", **{**data, "mocap_framerate": 0.0})
+    assert amass.main(["--input_file", str(tmp_path / "zero.npz"), "--output_file", str(out)]) == 2
+    assert "field 'mocap_framerate' must be a frame rate > 0, found 0.0" in capsys.readouterr().err
+    data["trans"][7, 1] = np.nan
+    np.savez(tmp_path / "nan.npz", **data)
+    assert amass.main(["--input_file", str(tmp_path / "nan.npz"), "--output_file", str(out)]) == 2
+    assert "field 'trans' has a non-finite value in frame 7" in capsys.readouterr().err
+    assert out.read_bytes() == b"previous clip"
+
+
+def test_save_motion_refuses_a_clip_the_loader_would_refuse(tmp_path):
+    from mimickit.anim.motion import LoopMode, Motion, MotionFileError, save_motion
+
+    out = tmp_path / "clip.pkl"
+    with pytest.raises(MotionFileError, match=r"clip.pkl not written: field 'fps' must be positive, found 0.0"):
+        save_motion(out, Motion(LoopMode.WRAP, 0.0, np.zeros((3, 9), np.float32)))
+    assert not out.exists() and not list(tmp_path.iterdir())

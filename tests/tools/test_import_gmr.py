@@ -67,3 +67,19 @@ def test_missing_field_is_named(tmp_path, capsys):
     path.write_bytes(pickle.dumps({"fps": 30, "root_pos": np.zeros((2, 3))}))
     assert gmr.main(["--input_file", str(path), "--output_file", str(tmp_path / "z.pkl")]) == 2
     assert "missing field 'root_rot'" in capsys.readouterr().err
+
+
+def test_a_zero_rate_or_a_nan_writes_nothing_and_keeps_the_old_output(tmp_path, capsys):
+    clip = load_motion(G1_WALK)
+    out = tmp_path / "out.pkl"
+    out.write_bytes(b"previous clip")
+    src = gmr_file(tmp_path, clip.frames.astype(np.float64), 0.0)
+    assert gmr.main(["--input_file", str(src), "--output_file", str(out), "--output_fps", "60"]) == 2
+    assert "field 'fps' must be a frame rate > 0, found 0.0" in capsys.readouterr().err
+    frames = clip.frames.astype(np.float64)
+    frames[4, 10] = np.nan
+    src = gmr_file(tmp_path, frames, clip.fps)
+    assert gmr.main(["--input_file", str(src), "--output_file", str(out)]) == 2
+    assert "field 'dof_pos' has a non-finite value in frame 4" in capsys.readouterr().err
+    assert out.read_bytes() == b"previous clip" and [p.name for p in tmp_path.iterdir() if p.name != src.name] == [
+        "out.pkl"]
