@@ -127,6 +127,10 @@ def run(args: dict) -> None:
     worker of a ``torchrun`` launch."""
     check_devices(args["devices"])
     workers = worker_count(args)
+    if args["num_envs"] > CPU_ENVS_HINT and all(torch.device(d).type == "cpu" for d in args["devices"]):
+        print(f"note: --num_envs {args['num_envs']} on the CPU (upstream's GPU setting) steps slowly and uses much "
+              f"memory; the CPU presets use 256 (args/deepmimic_humanoid_ppo_args.txt), or use --devices cuda:0",
+              flush=True)
     out_dir = Path(args["out_dir"])
     if args["mode"] == "train":  # checked once, before any worker can write into the folder
         run_folder.check_train(out_dir, args["resume"], args["model_file"], args["max_samples"])
@@ -273,6 +277,7 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
         env.close()
 
 
+CPU_ENVS_HINT = 1024  # more envs than this on the CPU get a note pointing at the CPU presets
 TRAINING_VIDEO_FRAMES = 150  # frames of env 0 recorded at each output iteration with --video true (5 s)
 
 SUBCOMMANDS = {"export": "mimickit.export", "keys": "mimickit.keys", "plot": "mimickit.plot"}

@@ -2,6 +2,7 @@
 the reference drawn as a ghost, and short clips during training."""
 
 import ctypes.util
+import json
 import os
 
 import numpy as np
@@ -131,3 +132,49 @@ def test_training_records_a_short_clip_at_output_iterations(tmp_path):
     videos = sorted((out / "videos").iterdir())
     assert [v.stem for v in videos] == ["iteration_000000"]
     assert 10 <= len(read_frames(videos[0])) <= 150
+
+
+@needs_gl
+def test_upstream_display_keys_offset_the_ghost_hide_it_and_hold_the_camera(tmp_path):
+    from mimickit.envs.env_builder import build_env
+    from mimickit.util.config import load_yaml
+
+    config = load_yaml(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml")
+
+    def built(**keys):
+        path = tmp_path / "env.yaml"
+        path.write_text(json.dumps({**config, **keys}))  # json is yaml
+        return build_env(str(path), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 1, record_video=True)
+
+    env = built(ref_char_offset=[2.0, 0.0, 0.0], camera_mode="still")
+    try:
+        env.reset()
+        recorder = env.engine._recorder
+        ghost_root = recorder._ghost_qpos[:3]
+        assert np.allclose(ghost_root - env._ref["root_pos"][0].numpy(), [2.0, 0.0, 0.0], atol=1e-5)
+        recorder.set_ghost(None)
+        state = env.engine._qpos[0].numpy().copy()
+
+        def shift_in_picture() -> float:
+            """Pixels the character's picture moves when it walks 1 m along x (its bluish pixels' centroid)."""
+            recorder.start()
+            centroids = []
+            for dx in (0.0, 1.0):
+                moved = state.copy()
+                moved[0] += dx
+                frame = recorder.render(moved).astype(int)
+                ys, xs = np.nonzero(frame[..., 2] > frame[..., 0] + 40)
+                centroids.append(np.array([xs.mean(), ys.mean()]))
+            return float(np.linalg.norm(centroids[1] - centroids[0]))
+
+        assert shift_in_picture() > 20  # still: the camera keeps the first frame's view
+        recorder.follow = True
+        assert shift_in_picture() < 3  # track: the camera follows the root
+    finally:
+        env.close()
+    env = built(visualize_ref_char=False)
+    try:
+        env.reset()
+        assert env.engine._recorder._ghost_qpos is None
+    finally:
+        env.close()

@@ -208,6 +208,9 @@ class Engine(abc.ABC):
                        dof_pos: torch.Tensor) -> None:
         """Draw env 0's reference pose (root position [3], root rotation [4], DoFs [D]) as a ghost in later frames."""
 
+    def set_camera_follow(self, follow: bool) -> None:  # noqa: B027 (optional)
+        """Recorded video follows the character's root (True), or keeps the view each recording starts with."""
+
     def start_video_recording(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
         """Start collecting frames of ``env_ids``, one per control step (at most ``max_frames``; 0: all); several
         envs are tiled in a grid, row-major, four to a row."""

@@ -251,6 +251,10 @@ class MujocoSceneEngine(Engine):
                     root_rot=root_rot.detach().cpu(), dof_pos=dof_pos.detach().cpu())
         self._recorder.set_ghost(qpos[0].numpy())
 
+    def set_camera_follow(self, follow: bool) -> None:
+        if self._recorder is not None:
+            self._recorder.follow = follow
+
     def start_video_recording(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
         if self._recorder is None:
             raise RuntimeError("build the engine with record_video=True to record")

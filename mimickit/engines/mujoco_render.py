@@ -57,6 +57,8 @@ class MujocoRecorder:
         self._camera.distance = max(1.0, 4.5 * size)
         self._camera.azimuth, self._camera.elevation = 135.0, -15.0
         self._root = root_body
+        self.follow = True  # the camera follows the root; False: it keeps the view of a recording's first frame
+        self._aimed = False
         self.max_frames = max_frames
         self.frames: list[np.ndarray] = []
         self.recording = False
@@ -82,14 +84,16 @@ class MujocoRecorder:
         """One ``[H, W, 3]`` uint8 frame of the pose ``qpos`` (``[nq]``; with the ghost, if set and ``ghost``)."""
         self._data.qpos[:] = qpos
         mujoco.mj_forward(self._model, self._data)
-        _track_root(self._camera, self._data, self._root)
+        if self.follow or not self._aimed:
+            _track_root(self._camera, self._data, self._root)
+            self._aimed = True
         self._renderer.update_scene(self._data, camera=self._camera)
         if ghost and self._ghost_qpos is not None:
             self._add_ghost(self._renderer.scene)
         return self._renderer.render().copy()
 
     def start(self) -> None:
-        self.frames, self.recording = [], True
+        self.frames, self.recording, self._aimed = [], True, False
 
     def capture(self, qpos: np.ndarray) -> None:
         """Append one frame of the poses ``qpos`` (``[N, nq]``): the env's picture when N is 1 (with the ghost),

@@ -30,6 +30,8 @@ CHAR_ENV_SCHEMA: dict[str, Field] = {
                        item=float),
     "key_bodies": Field(list, [], "bodies whose positions are observed", item=str),
     "engine": Field(dict, {}, "overrides of the engine yaml's keys"),
+    "camera_mode": Field(str, "track", "video / viewer camera: track (follows the character's root) or still "
+                                       "(stays where the recording started)", choices=("track", "still")),
 }
 
 
@@ -95,6 +97,7 @@ class CharEnv(BaseEnv):
                                            visualize=visualize, record_video=record_video)
         self.char_id = self._configure_engine(self.engine)
         self.engine.initialize()
+        self.engine.set_camera_follow(config["camera_mode"] == "track")
         self.kin_model = self.engine.get_kin_char_model(self.char_id).to(self.device)
         self._parse_init_pose(config["init_pose"])
         self.key_body_ids = self._body_ids(config["key_bodies"], "key_bodies")

@@ -43,6 +43,11 @@ DEEPMIMIC_SCHEMA: dict[str, Field] = {
                          ge=0),
     "residual_action": Field(bool, False, "the PD target is the reference pose one step ahead plus the action"),
     "action_center": Field(str, "range", "centre of absolute action bounds", choices=ACTION_CENTERS),
+    "visualize_ref_char": Field(bool, True, "draw the reference pose as a ghost in recorded video"),
+    "ref_char_offset": Field(list, [0.0, 0.0, 0.0], "where the ghost is drawn relative to the reference pose "
+                             "(upstream's configs: [2, 0, 0], beside the character)", unit="m", item=float),
+    "log_tracking_error": Field(bool, False, "accepted for upstream's configs; Test_E_Pos and Test_E_Vel are "
+                                             "always logged"),
     **{f"reward_{t}_w": Field(float, help=f"weight of the {t} reward term", ge=0) for t in REWARD_TERMS},
     **{f"reward_{t}_scale": Field(float, help=f"error scale of the {t} reward term", ge=0) for t in REWARD_TERMS},
 }
@@ -77,6 +82,11 @@ class DeepMimicEnv(CharEnv):
         self.tar_obs_steps = torch.tensor(cfg["tar_obs_steps"], dtype=torch.float32, device=self.device)
         self.rand_reset = cfg["rand_reset"]
         self.residual_action = cfg["residual_action"]
+        if len(cfg["ref_char_offset"]) != 3:
+            raise ConfigError(f"{self.source}: ref_char_offset must hold 3 numbers (x, y, z in m), found "
+                              f"{cfg['ref_char_offset']}")
+        self.ref_char_offset = torch.tensor(cfg["ref_char_offset"], dtype=torch.float32, device=self.device)
+        self.show_reference = self.SHOW_REFERENCE and cfg["visualize_ref_char"]
         # control steps ahead of the motion time whose reference frames each step queries (fixed, so the step
         # builds no tensor from host values): now, the target observation's, and one ahead for residual actions
         num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
@@ -150,9 +160,9 @@ class DeepMimicEnv(CharEnv):
             self._tar[key][env_ids] = value[:, 1:1 + num_tar]
             if self.residual_action and key == "joint_rot":
                 self._cmd_ref_dof[env_ids] = self.kin_model.rot_to_dof(value[:, steps.index(1.0)])
-        if self.SHOW_REFERENCE and self.engine.renders and bool((env_ids == 0).any()):
+        if self.show_reference and self.engine.renders and bool((env_ids == 0).any()):
             r = self._ref
-            self.engine.show_reference(self.char_id, r["root_pos"][0], r["root_rot"][0],
+            self.engine.show_reference(self.char_id, r["root_pos"][0] + self.ref_char_offset, r["root_rot"][0],
                                        self.kin_model.rot_to_dof(r["joint_rot"][0]))
 
     # ---------------------------------------------------------------------------------------- hooks

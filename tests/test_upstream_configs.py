@@ -1,0 +1,45 @@
+"""Upstream MimicKit's own arg files and yamls (written here from the facts file, in upstream's layout:
+``args/`` and ``data/envs|agents|engines`` in one folder, clips and assets not beside them) run unchanged
+with our entry point: upstream's display keys are accepted, its engine names map to ours with a notice, the
+clips and the character are found in the package, and upstream's 4096 envs on a CPU get a hint."""
+
+import json
+import shutil
+
+import pytest
+
+from mimickit.run import main
+
+from .conftest import REPO_ROOT
+
+UPSTREAM = REPO_ROOT / "tests/data/upstream"
+
+
+@pytest.fixture
+def upstream_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "upstream"
+    shutil.copytree(UPSTREAM, folder)
+    monkeypatch.chdir(folder)
+    return folder
+
+
+@pytest.mark.parametrize("name", ["deepmimic_humanoid_ppo", "amp_humanoid"])
+def test_upstream_training_arg_files_train_unchanged(upstream_folder, capsys, name):
+    # the arg file as upstream ships it; only the budget and env count are added on the command line
+    assert main(["--arg_file", f"args/{name}_args.txt", "--num_envs", "2", "--max_samples", "64"]) == 0
+    out = capsys.readouterr().out
+    assert "upstream's engine_name" in out and "runs on MimicKit's mujoco engine" in out
+    assert (upstream_folder / "output/model.pt").is_file() and (upstream_folder / "output/log.txt").is_file()
+
+
+def test_upstream_view_motion_plays_unchanged(upstream_folder):
+    assert main(["--arg_file", "args/view_motion_humanoid_args.txt", "--test_episodes", "4"]) == 0
+    assert json.loads((upstream_folder / "output/test_results.json").read_text())["episodes"] == 4
+
+
+def test_upstream_env_count_on_a_cpu_gets_a_hint(upstream_folder, capsys):
+    # stopped right after the hint by a refused out_dir, so no 4096-env scene is built
+    (upstream_folder / "blocker").write_text("")
+    assert main(["--arg_file", "args/deepmimic_humanoid_ppo_args.txt", "--out_dir", "blocker/run"]) == 2
+    out = capsys.readouterr().out
+    assert "note: --num_envs 4096 on the CPU" in out and "args/deepmimic_humanoid_ppo_args.txt" in out
