@@ -155,8 +155,9 @@ def test_resume_keeps_the_last_test_and_says_which_learning_rate_it_uses(tmp_pat
     printed = capsys.readouterr().out
     assert "actor_optimizer: using learning rate 2.5e-05 from the agent config" in printed
     progress = [line for line in printed.splitlines() if line.startswith("iter ")]
-    assert progress and all("test return     nan" not in line for line in progress)
-    assert f"test return {last_test['mean_return']:7.3f}" in progress[0]
+    assert progress and all("return     nan" not in line for line in progress)
+    # the figures carried over from the first session are marked with the iteration of their test
+    assert f"test@{int(last_test['iteration'])} return {last_test['mean_return']:7.3f}" in progress[0]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("wandb") is not None, reason="wandb is installed")

@@ -30,7 +30,7 @@ from mimickit.util.video import write_video
 CHECKPOINT_FORMAT = "mimickit-checkpoint-1"
 # test results with fixed log columns; any other per-episode metric (e.g. a task success rate) is logged as
 # Test_<Name>
-STANDARD_TEST_KEYS = ("mean_return", "mean_ep_len", "num_eps", "e_pos", "e_vel")
+STANDARD_TEST_KEYS = ("mean_return", "mean_ep_len", "num_eps", "e_pos", "e_vel", "iteration")
 STANDARD_TEST_COLUMNS = {"Test_Return", "Test_Episode_Length", "Test_Episodes", "Test_E_Pos", "Test_E_Vel"}
 
 
@@ -169,7 +169,7 @@ class Runner:
                     train_info.update(self.env.get_diagnostics())
                     if self.video_frames:
                         self.env.engine.start_video_recording(self.video_frames)
-                    self.last_test_info = self.test(self.test_episodes)
+                    self.last_test_info = {**self.test(self.test_episodes), "iteration": self.iteration}
                     if self.video_frames:
                         self._write_training_video(out_dir, logger)
                 elapsed = time.perf_counter() - session_start
@@ -259,9 +259,11 @@ class Runner:
             extras += f" | disc reward {row['Disc_Reward_Mean']:5.3f} acc agent {agent_acc:4.2f} demo {demo_acc:4.2f}"
         if "Enc_Reward_Mean" in row:  # ASE: how well the encoder recovers the latent from the motion, in [0, 1]
             extras += f" | enc reward {row['Enc_Reward_Mean']:5.3f}"
+        tested = self.last_test_info.get("iteration")  # the figures after it come from the test at that iteration
+        test = f"test@{int(tested)}" if tested is not None else "test"
         print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
               f"ETA {eta} | train return {row['Train_Return']:7.3f} len {row['Train_Episode_Length']:6.1f} | "
-              f"test return {row['Test_Return']:7.3f}{extras} | {iter_seconds:5.2f} s/iter", flush=True)
+              f"{test} return {row['Test_Return']:7.3f}{extras} | {iter_seconds:5.2f} s/iter", flush=True)
 
     # --------------------------------------------------------------------------------------- testing
     def test(self, num_episodes: int) -> dict[str, Any]:
