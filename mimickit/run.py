@@ -66,7 +66,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
     if args["video"]:
-        env.engine.start_video_recording()
+        env.engine.start_video_recording(env_ids=range(min(env.num_envs, env.VIDEO_ENVS)))
     info = runner.test(args["test_episodes"])
     run_folder.create(out_dir)
     results = {"episodes": info["num_eps"], "mean_return": info["mean_return"],

@@ -35,6 +35,12 @@ def test_view_motion_writes_a_video_of_the_clip(tmp_path):
     frames = read_frames(video)
     assert len(frames) >= 30  # one looping walk episode at 30 frames/s
     assert frames[len(frames) // 2].astype(float).std() > 10.0  # a rendered scene, not a blank image
+    # a dataset's clips play side by side: one half-size tile per env
+    assert main(["--arg_file", "args/view_motion_humanoid_args.txt", "--num_envs", "3", "--test_episodes", "3",
+                 "--video", "true", "--out_dir", str(tmp_path / "all")]) == 0
+    (grid,) = (tmp_path / "all" / "videos").glob("test.*")
+    h, w, _ = frames[0].shape
+    assert read_frames(grid)[0].shape == (h // 2, 3 * (w // 2), 3)
 
 
 def test_tiles_are_laid_out_row_major_and_the_last_row_padded():
@@ -178,3 +184,22 @@ def test_upstream_display_keys_offset_the_ghost_hide_it_and_hold_the_camera(tmp_
         assert env.engine._recorder._ghost_qpos is None
     finally:
         env.close()
+
+
+@needs_gl
+def test_every_character_fills_the_frame_alike_and_no_character_brings_its_own_lamp():
+    from mimickit.envs.env_builder import build_env
+
+    distances, extents = {}, {}
+    for char in ("humanoid", "go2", "g1"):
+        env = build_env(str(REPO_ROOT / f"data/envs/view_motion_{char}_env.yaml"),
+                        str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 1, record_video=True)
+        try:
+            distances[char] = env.engine._recorder._camera.distance
+            extents[char] = env.engine.scene.char_extent
+            assert env.engine.model.nlight == 0, char  # the G1's file has a spotlight that blew out the floor
+        finally:
+            env.close()
+    assert extents["go2"] < 0.4 * extents["humanoid"]  # a 0.6-m robot beside a 1.9-m humanoid
+    for char in ("go2", "g1"):  # the camera stands off in proportion to the character's size
+        assert distances[char] / distances["humanoid"] == pytest.approx(extents[char] / extents["humanoid"], rel=0.01)

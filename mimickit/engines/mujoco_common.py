@@ -112,7 +112,7 @@ class MujocoSceneEngine(Engine):
                 self._viewer = MujocoViewer(self.model, self.timestep, root)
             if self._record_video:
                 self._recorder = MujocoRecorder(self.model, root, [int(b) for b in self.scene.body_ids],
-                                                self.scene.start_height)
+                                                self.scene.char_extent)
 
     @abc.abstractmethod
     def _init_backend(self) -> None:

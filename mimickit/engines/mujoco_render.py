@@ -41,7 +41,8 @@ class MujocoRecorder:
 
     Args:
         model: the engine's compiled model; root_body: the character's root body id; char_bodies: its body ids;
-        size: a length that sets the camera distance [m] (e.g. the root's standing height); width, height:
+        size: the character's size [m] (the diagonal of its body origins' box), which sets the camera distance
+        so that any character fills about the same share of the frame; width, height:
         frame size [px]; max_frames: stop capturing after this many frames of one recording (0: no limit).
     """
 
@@ -54,7 +55,7 @@ class MujocoRecorder:
         self._char_geoms = [g for g in range(model.ngeom) if int(model.geom_bodyid[g]) in set(char_bodies)]
         self._renderer = mujoco.Renderer(model, height=height, width=width)
         self._camera = mujoco.MjvCamera()
-        self._camera.distance = max(1.0, 4.5 * size)
+        self._camera.distance = max(0.5, 2.3 * size)
         self._camera.azimuth, self._camera.elevation = 135.0, -15.0
         self._root = root_body
         self.follow = True  # the camera follows the root; False: it keeps the view of a recording's first frame

@@ -103,6 +103,16 @@ class MujocoScene:
     def start_height(self) -> float:
         return float(self.default_qpos[self.layout.root_qpos + 2])
 
+    @property
+    def char_extent(self) -> float:
+        """Diagonal [m] of the box around the character's body origins in its default pose (its size on
+        screen: ~1.9 for the humanoid, 0.64 for the Go2)."""
+        data = mujoco.MjData(self.model)
+        data.qpos[:] = self.default_qpos
+        mujoco.mj_kinematics(self.model, data)
+        points = data.xpos[self.body_ids]
+        return float(np.linalg.norm(points.max(axis=0) - points.min(axis=0)))
+
     def save_model(self, path: str) -> None:
         """Write the compiled scene as MuJoCo binary (``.mjb``): the character, ground, contact sensors and the
         actuators exactly as the engines drive them (same MuJoCo version needed to load it)."""
@@ -151,6 +161,8 @@ def build_scene(char_file: Path, start_pos: Sequence[float], self_collisions: bo
             # pairs collide when (contype_a & conaffinity_b) | (contype_b & conaffinity_a): 2/1 against the
             # ground's 1/1 collides, 2/1 against 2/1 does not
             geom.contype, geom.conaffinity = 2, 1
+    for light in list(spec.lights):  # a character file's own lamp (the G1's tracking spotlight) over-lights the
+        spec.delete(light)            # ground in video; every character is lit alike by the headlight instead
     _add_ground(spec, ground_friction)
     for k, (path, pos, quat) in enumerate(static_objects):
         frame = spec.worldbody.add_frame(pos=pos, quat=[quat[3], quat[0], quat[1], quat[2]])

@@ -35,6 +35,7 @@ class BaseEnv(abc.ABC):
     num_envs: int
     device: torch.device
     mode: EnvMode = EnvMode.TRAIN
+    VIDEO_ENVS = 1  # envs a test-mode recording pictures (several: tiled in a grid)
 
     @property
     @abc.abstractmethod

@@ -8,6 +8,7 @@ import torch
 
 from mimickit.anim.motion import LoopMode
 from mimickit.anim.motion_lib import MotionLib
+from mimickit.engines.engine import ENGINE_SCHEMA
 from mimickit.envs.base_env import DoneFlags
 from mimickit.envs.char_env import CHAR_ENV_SCHEMA, CharEnv
 from mimickit.util.schema import Field
@@ -26,10 +27,11 @@ class ViewMotionEnv(CharEnv):
     """
 
     SCHEMA = VIEW_MOTION_SCHEMA
+    VIDEO_ENVS = 16  # a dataset's clips side by side (env i plays clip i mod M)
 
     def __init__(self, config: dict[str, Any], engine_config: dict[str, Any], num_envs: int, *args, **kwargs) -> None:
         engine_config = {**engine_config, "control_mode": "none",
-                         "sim_freq": engine_config.get("control_freq", 30)}
+                         "sim_freq": engine_config.get("control_freq", ENGINE_SCHEMA["control_freq"].default)}
         super().__init__(config, engine_config, num_envs, *args, **kwargs)
 
     def _build_task(self) -> None:
