@@ -33,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from mimickit.engines.engine import build_engine, load_engine_config  # noqa: E402
+from mimickit.util.cli import at_least, guarded  # noqa: E402
 
 HUMANOID = REPO_ROOT / "data/assets/humanoid/humanoid.xml"
 STATE = mujoco.mjtState.mjSTATE_FULLPHYSICS
@@ -146,10 +147,11 @@ def bench_pybullet(seconds: float) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--envs", type=int, nargs="+", default=[64, 256, 1024])
-    parser.add_argument("--seconds", type=float, default=3.0, help="total timing per method and env count")
-    parser.add_argument("--repeats", type=int, default=8, help="interleaved repeats; the median is reported")
-    parser.add_argument("--threads", type=int, default=0, help="physics threads (0 = all cores)")
+    parser.add_argument("--envs", type=at_least(1), nargs="+", default=[64, 256, 1024])
+    parser.add_argument("--seconds", type=at_least(0.01, float), default=3.0,
+                        help="total timing per method and env count")
+    parser.add_argument("--repeats", type=at_least(1), default=8, help="interleaved repeats; the median is reported")
+    parser.add_argument("--threads", type=at_least(0), default=0, help="physics threads (0 = all cores)")
     args = parser.parse_args()
     threads = args.threads or os.cpu_count() or 1
     torch.set_num_threads(1)
@@ -175,4 +177,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))

@@ -34,6 +34,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from mimickit.engines.engine import build_engine, load_engine_config  # noqa: E402
+from mimickit.util.cli import guarded  # noqa: E402
 from mimickit.util.config import load_yaml  # noqa: E402
 
 CPU_ENGINE = REPO_ROOT / "data/engines/mujoco_engine.yaml"
@@ -231,4 +232,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

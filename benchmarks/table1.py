@@ -41,6 +41,7 @@ from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from mimickit.util.cli import at_least, guarded  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
 
@@ -121,8 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", action="append", required=True, help="CLIP=MODEL[,MODEL...] (repeatable)")
     parser.add_argument("--arg_file", default="", help="configs for models without run-folder copies "
                         "[the method's humanoid args file]")
-    parser.add_argument("--episodes", type=int, default=256, help="test episodes per model (paper: 4096)")
-    parser.add_argument("--num_envs", type=int, default=256)
+    parser.add_argument("--episodes", type=at_least(1), default=256, help="test episodes per model (paper: 4096)")
+    parser.add_argument("--num_envs", type=at_least(1), default=256)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", default="", help="also write all results to this file")
     cli = parser.parse_args(argv)
@@ -151,4 +152,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -26,6 +26,7 @@ from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.cli import at_least, guarded  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
 
 WINDOWS_S = ((0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 10.0))
@@ -36,7 +37,7 @@ def main() -> None:
     parser.add_argument("--model_file", required=True)
     parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
     parser.add_argument("--motion_file", default="")
-    parser.add_argument("--num_envs", type=int, default=64)
+    parser.add_argument("--num_envs", type=at_least(1), default=64)
     parser.add_argument("--seed", type=int, default=0)
     cli = parser.parse_args()
     args = parse_args(["--arg_file", cli.arg_file])
@@ -89,4 +90,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))

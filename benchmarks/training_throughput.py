@@ -27,6 +27,7 @@ from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.cli import at_least, guarded  # noqa: E402
 
 
 class Stopwatch:
@@ -102,8 +103,8 @@ def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
-    parser.add_argument("--iters", type=int, default=8, help="timed iterations (after one warm-up iteration)")
-    parser.add_argument("--num_envs", type=int, default=None)
+    parser.add_argument("--iters", type=at_least(1), default=8, help="timed iterations (after one warm-up iteration)")
+    parser.add_argument("--num_envs", type=at_least(1), default=None)
     parser.add_argument("--agent_config", default=None)
     parser.add_argument("--engine_config", default=None)
     parser.add_argument("--device", default="cpu", help="torch device of the env and agent (cuda:0 for a GPU)")
@@ -112,4 +113,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(guarded(main))

@@ -25,20 +25,17 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import numpy as np
 import torch
 
-from mimickit.anim.mjcf_loader import CharModelError
-from mimickit.anim.motion import MotionFileError
 from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
 from mimickit.learning.runner import Runner
 from mimickit.util import distributed, run_folder
 from mimickit.util.arg_parser import parse_args
-from mimickit.util.checkpoint import CheckpointError, load_checkpoint
+from mimickit.util.checkpoint import load_checkpoint
+from mimickit.util.cli import USER_ERRORS
 from mimickit.util.config import ConfigError
 from mimickit.util.logger import Logger, check_logger_available
 from mimickit.util.paths import resolve_path
 from mimickit.util.video import mp4_available, write_video
-
-USER_ERRORS = (ConfigError, MotionFileError, CheckpointError, CharModelError)
 
 
 class StoppedBySignal(Exception):

@@ -36,6 +36,7 @@ from mimickit.learning.ase_model import sample_latents  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.cli import at_least, guarded  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
 from mimickit.util.video import write_video  # noqa: E402
@@ -131,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_file", required=True)
     parser.add_argument("--arg_file", default="args/ase_humanoid_args.txt")
-    parser.add_argument("--latents", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--latents", type=at_least(1), default=8)
+    parser.add_argument("--seconds", type=at_least(0.01, float), default=6.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out_dir", default="output/ase_latent_sweep")
     parser.add_argument("--no_video", action="store_true", help="skip the video grid (needs no OpenGL)")
@@ -163,4 +164,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -35,6 +35,7 @@ from mimickit.anim.mjcf_loader import CharModelError, load_mjcf_char_model  # no
 from mimickit.anim.motion import LoopMode, Motion, MotionFileError, save_motion  # noqa: E402
 from mimickit.anim.retarget import lowest_geom_point  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
+from mimickit.util.cli import guarded  # noqa: E402
 
 SMPL_JOINT_ORDER = ["Pelvis", "L_Hip", "R_Hip", "Torso", "L_Knee", "R_Knee", "Spine", "L_Ankle", "R_Ankle", "Chest",
                     "L_Toe", "R_Toe", "Neck", "L_Thorax", "R_Thorax", "Head", "L_Shoulder", "R_Shoulder", "L_Elbow",
@@ -149,4 +150,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -24,6 +24,7 @@ if str(REPO_ROOT) not in sys.path:
 from mimickit.anim.bvh import axis_change, bvh_source, load_bvh  # noqa: E402
 from mimickit.anim.motion import LoopMode, MotionFileError, save_motion  # noqa: E402
 from mimickit.anim.retarget import Correspondence, retarget_source  # noqa: E402
+from mimickit.util.cli import guarded  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 
 
@@ -57,4 +58,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

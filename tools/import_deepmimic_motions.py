@@ -32,6 +32,7 @@ if str(REPO_ROOT) not in sys.path:
 from mimickit.anim.deepmimic_import import convert_deepmimic_clip  # noqa: E402
 from mimickit.anim.mjcf_loader import load_mjcf_char_model  # noqa: E402
 from mimickit.anim.motion import save_motion  # noqa: E402
+from mimickit.util.cli import guarded  # noqa: E402
 
 WHEEL_MOTION_DIR = "pybullet_data/data/motions/"
 
@@ -86,4 +87,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -29,6 +29,7 @@ if str(REPO_ROOT) not in sys.path:
 from mimickit.anim.mjcf_loader import load_mjcf_char_model  # noqa: E402
 from mimickit.anim.motion import LoopMode, Motion, MotionFileError, safe_load_pickle, save_motion  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
+from mimickit.util.cli import guarded  # noqa: E402
 
 
 def convert(data: dict, source: str, loop: LoopMode, start: int = 0, end: int = -1,
@@ -100,4 +101,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mimickit.plot import main
+from mimickit.util.cli import guarded
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -21,6 +21,7 @@ if str(REPO_ROOT) not in sys.path:
 
 from mimickit.anim.motion import MotionFileError, load_motion, save_motion  # noqa: E402
 from mimickit.anim.retarget import Correspondence, retarget  # noqa: E402
+from mimickit.util.cli import guarded  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 
 
@@ -48,4 +49,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

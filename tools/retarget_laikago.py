@@ -32,6 +32,7 @@ if str(REPO_ROOT) not in sys.path:
 from mimickit.anim.motion import LoopMode, MotionFileError, save_motion  # noqa: E402
 from mimickit.anim.retarget import Correspondence, SourceMotion, retarget_source  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
+from mimickit.util.cli import guarded  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
 
 CLIP = "pybullet_data/data/motions/laikago_walk.txt"
@@ -132,4 +133,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

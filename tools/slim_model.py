@@ -14,6 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_checkpoint, slim_payload
+from mimickit.util.cli import guarded
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,4 +39,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -39,8 +39,11 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(f"{path}: checkpoint file not found")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError, KeyError, IndexError,
+            TypeError, AttributeError) as err:  # what torch's loader raises on bytes that are not a checkpoint
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        first_line = first_line if isinstance(err, (RuntimeError, ValueError)) and first_line else (
+            f"{type(err).__name__} {first_line}".strip())
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated, corrupt or not written by "
                               f"MimicKit): {first_line}") from None
     if not isinstance(payload, dict):
