@@ -43,3 +43,14 @@ def test_upstream_env_count_on_a_cpu_gets_a_hint(upstream_folder, capsys):
     assert main(["--arg_file", "args/deepmimic_humanoid_ppo_args.txt", "--out_dir", "blocker/run"]) == 2
     out = capsys.readouterr().out
     assert "note: --num_envs 4096 on the CPU" in out and "args/deepmimic_humanoid_ppo_args.txt" in out
+
+
+def test_upstream_go2_runs_with_its_engine_override_and_names_its_missing_clip(upstream_folder, capsys):
+    # upstream's Go2 env names go2_pace.pkl, which is not available offline: one line naming it, nothing written
+    assert main(["--arg_file", "args/deepmimic_go2_ppo_args.txt", "--num_envs", "2", "--max_samples", "64"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "go2_pace.pkl: motion file not found" in err
+    assert not (upstream_folder / "output").exists()
+    # with a clip we have it trains; its env's engine: override (upstream-only ground_contact_height) is accepted
+    assert main(["--arg_file", "args/deepmimic_go2_ppo_args.txt", "--num_envs", "2", "--max_samples", "64",
+                 "--motion_file", "data/motions/go2/go2_walk.pkl"]) == 0
