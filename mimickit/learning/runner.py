@@ -183,6 +183,8 @@ class Runner:
                     print(format_table(row), flush=True)
                     if logger is not None:
                         logger.write(row, self.sample_count)
+                elif main and logger is not None:
+                    logger.write_training(row, self.sample_count)
                 # every worker takes the same decisions: stop (any worker signalled) and timed checkpoints
                 agreed = distributed.all_reduce_max(torch.tensor(
                     [float(stop.signum or 0), float(time.perf_counter() - last_save >= checkpoint_interval)]))

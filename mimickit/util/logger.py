@@ -82,6 +82,16 @@ class Logger:
         if self._wandb is not None:
             self._wandb.log(dict(row), step=step)
 
+    def write_training(self, row: dict[str, Any], step: int) -> None:
+        """An iteration between outputs: its training scalars (no ``Test_*``: no test ran) go to TensorBoard /
+        W&B at ``step`` (samples); log.txt keeps one row per output iteration, as upstream's does."""
+        scalars = {k: v for k, v in row.items() if not k.startswith("Test_")}
+        if self._tb is not None:
+            for key, value in scalars.items():
+                self._tb.add_scalar(key, value, step)
+        if self._wandb is not None:
+            self._wandb.log(scalars, step=step)
+
     def write_video(self, tag: str, frames: list[np.ndarray], step: int, fps: float) -> None:
         """Send frames ``[H, W, 3]`` uint8 to TensorBoard (a video when moviepy is installed, else four stills)
         and W&B; the text log keeps only numbers."""
