@@ -142,6 +142,7 @@ def evaluate(rows: list[Row], episodes: int, num_envs: int, seed: int) -> dict[s
         args = row.configs()
         motion = args["motion_file"] or load_yaml(args["env_config"])["motion_file"]
         r = table1.evaluate(str(row.model), motion, args, num_envs, episodes, seed)
+        r["model"] = str(row.model.relative_to(REPO_ROOT))  # the written json holds no machine's paths
         log = read_log(row.log) if row.log.exists() else {}
         r["samples"] = float(log["Samples"][-1]) if log else float("nan")
         r["minutes"] = wall_minutes(row.log)
@@ -179,14 +180,14 @@ def figure(rows: list[Row], out: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (by_time, by_samples) = plt.subplots(1, 2, figsize=(13, 5), sharey=True)
-    for row in rows:
+    for k, row in enumerate(rows):
         if not row.log.exists():
             continue
         log = read_log(row.log)
-        label = f"{row.clip} ({row.method})"
-        style = {"DeepMimic": "-", "ADD": "--", "AMP": ":"}[row.method]
-        by_time.plot(log["Wall_Time"] * 60.0, log["Test_E_Pos"], style, label=label)
-        by_samples.plot(log["Samples"] / 1e6, log["Test_E_Pos"], style, label=label)
+        look = {"label": f"{row.clip} ({row.method})", "color": plt.cm.tab20(k % 20),
+                "linestyle": {"DeepMimic": "-", "ADD": "--", "AMP": ":"}[row.method]}
+        by_time.plot(log["Wall_Time"] * 60.0, log["Test_E_Pos"], **look)
+        by_samples.plot(log["Samples"] / 1e6, log["Test_E_Pos"], **look)
     by_time.set(xlabel="wall-clock (min, 2-core CPU)", ylabel="test e_pos (m, Eq. 2, 32 episodes)", yscale="log")
     by_samples.set(xlabel="samples (M)")
     by_samples.legend(fontsize=7, ncol=2)
