@@ -26,6 +26,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
@@ -34,9 +36,11 @@ from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.checkpoint import load_checkpoint, save_checkpoint, slim_payload  # noqa: E402
 from mimickit.util.cli import at_least, guarded  # noqa: E402
 from mimickit.util.config import ConfigError, load_yaml  # noqa: E402
+from mimickit.util.logger import thin_log  # noqa: E402
 
 SWEEP = REPO_ROOT / "benchmarks" / "table1_sweep.yaml"
 METHODS = ("DeepMimic", "AMP", "ADD")
+SHIPPED_LOG_EVERY = 10  # a shipped log keeps every test row and every 10th iteration's training row
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ def train(row: Row) -> None:
         print(f"{row.name}: stopped before its budget; continue with --train", flush=True)
         return
     save_checkpoint(row.model, slim_payload(load_checkpoint(row.run_dir / "model.pt")))
-    shutil.copyfile(row.run_dir / "log.txt", row.log)
+    row.log.write_text(thin_log((row.run_dir / "log.txt").read_text(), SHIPPED_LOG_EVERY))
     shutil.rmtree(row.run_dir)
     print(f"{row.name}: shipped {row.model.relative_to(REPO_ROOT)} and its log", flush=True)
 
@@ -184,6 +188,8 @@ def figure(rows: list[Row], out: Path) -> None:
         if not row.log.exists():
             continue
         log = read_log(row.log)
+        tested = np.isfinite(log["Test_E_Pos"])  # rows between tests hold no test figures
+        log = {k: v[tested] for k, v in log.items()}
         look = {"label": f"{row.clip} ({row.method})", "color": plt.cm.tab20(k % 20),
                 "linestyle": {"DeepMimic": "-", "ADD": "--", "AMP": ":"}[row.method]}
         by_time.plot(log["Wall_Time"] * 60.0, log["Test_E_Pos"], **look)

@@ -42,14 +42,21 @@ def smooth(y: np.ndarray, window: int) -> np.ndarray:
 
 
 def group_curve(logs: list[dict[str, np.ndarray]], x: str, y: str, window: int) -> tuple[np.ndarray, ...]:
-    """Mean and std of ``y`` over the logs of a group, on the first log's ``x`` points within the shortest run."""
+    """Mean and std of ``y`` over the logs of a group, on the first log's ``x`` points within the shortest run.
+    Rows where ``y`` is ``nan`` (test columns between tests) are skipped, so smoothing averages ``window`` values."""
     for log in logs:
         for column in (x, y):
             if column not in log:
                 raise ValueError(f"no column {column!r}; columns: {sorted(log)}")
-    end = min(log[x][-1] for log in logs)
-    grid = logs[0][x][logs[0][x] <= end]
-    curves = np.stack([np.interp(grid, log[x], smooth(log[y], window)) for log in logs])
+    series = []
+    for log in logs:
+        valid = np.isfinite(log[x]) & np.isfinite(log[y])
+        if not valid.any():
+            raise ValueError(f"column {y!r} holds no values")
+        series.append((log[x][valid], smooth(log[y][valid], window)))
+    end = min(xs[-1] for xs, _ in series)
+    grid = series[0][0][series[0][0] <= end]
+    curves = np.stack([np.interp(grid, xs, ys) for xs, ys in series])
     return grid, np.nanmean(curves, axis=0), np.nanstd(curves, axis=0)
 
 

@@ -256,7 +256,8 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
                 env_copy.write_text(re.sub(r"(?m)^motion_file:.*$", line, env_copy.read_text()))
             logger = None
             if main_process:
-                logger = Logger(out_dir, args["logger"], run_config=agent.config, append=args["resume"])
+                logger = Logger(out_dir, args["logger"], run_config=agent.config, append=args["resume"],
+                                resume_iteration=runner.iteration)
                 print(f"Logging data to {logger.path}", flush=True)
             try:
                 stopped_by = runner.train(args["max_samples"], out_dir, logger, args["save_int_models"],

@@ -6,9 +6,11 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
+from mimickit.plot import read_log
 from mimickit.run import main
 from mimickit.util.arg_parser import parse_args
 from mimickit.util.config import ConfigError
@@ -28,11 +30,15 @@ def test_train_writes_outputs_and_test_mode_reports_metrics(tmp_path, capsys):
     assert main(TINY + ["--max_samples", "96", "--out_dir", str(out)]) == 0
     for name in ("model.pt", "log.txt", "env_config.yaml", "agent_config.yaml", "engine_config.yaml"):
         assert (out / name).is_file(), name
-    header, *rows = (out / "log.txt").read_text().splitlines()
+    header = (out / "log.txt").read_text().splitlines()[0]
     for column in ("Iteration", "Samples", "Test_Return", "Train_Return", "Critic_Loss", "Reward_Pose",
                    "Train_Fail_Rate", "Samples_Per_Sec"):
         assert column in header.split()
-    assert len(rows) == 2  # output iterations 0 and the last one
+    log = read_log(out)
+    assert log["Iteration"].tolist() == [0, 1, 2]  # a row every iteration
+    tested = np.isfinite(log["Test_Return"]).tolist()
+    assert tested == [True, False, True]  # the test runs at output iterations 0 and the last one
+    assert np.isfinite(log["Train_Return"]).all()
     capsys.readouterr()
     assert main(TINY + ["--mode", "test", "--model_file", str(out / "model.pt"), "--test_episodes", "4",
                         "--out_dir", str(out)]) == 0
@@ -68,7 +74,11 @@ def test_checkpoint_reloads_bit_identically_and_resume_continues_exactly(tmp_pat
     assert torch.load(split / "model.pt", weights_only=True)["sample_count"] == 160
     for key in reference:
         assert torch.equal(resumed[key], reference[key]), key
-    assert len((split / "log.txt").read_text().splitlines()) == 1 + 3  # header + rows of both sessions
+    # the log of the two sessions reads as the straight run's: every iteration once, the same figures
+    straight_log, split_log = read_log(straight), read_log(split)
+    assert split_log["Iteration"].tolist() == [0, 1, 2, 3, 4]
+    for column in ("Samples", "Train_Return", "Test_Return", "Critic_Loss"):
+        np.testing.assert_array_equal(split_log[column], straight_log[column], err_msg=column)
 
 
 def test_wrong_shape_and_truncated_checkpoints_are_refused(tmp_path, capsys):

@@ -139,8 +139,9 @@ class Runner:
     # -------------------------------------------------------------------------------------- training
     def train(self, max_samples: int, out_dir: str | Path, logger: Logger | None, save_int_models: bool = False,
               checkpoint_interval: float = 300.0) -> int | None:
-        """Train until ``max_samples`` environment steps; writes ``model.pt`` (atomically) and a log row at
-        every output iteration, and ``model.pt`` also every ``checkpoint_interval`` seconds. A loaded
+        """Train until ``max_samples`` environment steps; writes a log row every iteration (with the test's
+        figures at output iterations), ``model.pt`` (atomically) at every output iteration and every
+        ``checkpoint_interval`` seconds. A loaded
         checkpoint's iteration, sample count, RNG state and last test continue.
 
         SIGINT / SIGTERM stop the run after the current iteration, with a checkpoint of it; the signal

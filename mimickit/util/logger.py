@@ -1,4 +1,5 @@
-"""Training logs: ``log.txt`` (one row per output iteration), TensorBoard or W&B, and console progress."""
+"""Training logs: ``log.txt`` (one row per iteration; test columns ``nan`` where no test ran), TensorBoard or W&B,
+and console progress."""
 
 from __future__ import annotations
 
@@ -36,10 +37,12 @@ class Logger:
             the extra library is imported only when chosen.
         run_config: recorded with W&B runs.
         append: keep an existing log.txt (resuming) instead of starting a new one.
+        resume_iteration: with ``append``, the iteration the run continues from: rows of later iterations (written
+            after the checkpoint the run resumes, e.g. before a crash) are dropped so no iteration appears twice.
     """
 
     def __init__(self, out_dir: str | Path, kind: str = "txt", run_config: dict | None = None,
-                 append: bool = False) -> None:
+                 append: bool = False, resume_iteration: int | None = None) -> None:
         if kind not in LOGGER_TYPES:
             raise ConfigError(f"--logger must be one of {list(LOGGER_TYPES)}, found {kind!r}")
         self.path = Path(out_dir) / "log.txt"
@@ -47,6 +50,8 @@ class Logger:
         self._columns: list[str] | None = None
         if append and self.path.exists() and self.path.stat().st_size > 0:
             self._columns = self.path.read_text().splitlines()[0].split()
+            if resume_iteration is not None:
+                _drop_rows_from(self.path, self._columns, resume_iteration)
         else:
             self.path.write_text("")
         self._tb = self._wandb = None
@@ -65,32 +70,36 @@ class Logger:
             self._wandb = wandb.init(project="mimickit", name=self.path.parent.name, config=run_config or {})
 
     def write(self, row: dict[str, Any], step: int) -> None:
-        """Append one row to log.txt and send it to TensorBoard / W&B at ``step`` (samples)."""
+        """Append an output iteration's row (a test ran) to log.txt and send it to TensorBoard / W&B at ``step``
+        (samples)."""
+        missing = [c for c in self._columns or () if c not in row]
+        if missing:
+            raise ValueError(f"log row lacks columns {missing}")
+        self._append(row)
+        self._send(row, step)
+
+    def write_training(self, row: dict[str, Any], step: int) -> None:
+        """An iteration between outputs: its row goes to log.txt with the test columns (and the diagnostics only
+        output iterations gather) written ``nan``, and its training scalars to TensorBoard / W&B at ``step``."""
+        scalars = {k: v for k, v in row.items() if not k.startswith("Test_")}
+        self._append(scalars)
+        self._send(scalars, step)
+
+    def _append(self, row: dict[str, Any]) -> None:
         if self._columns is None:
             self._columns = list(row)
             with self.path.open("a") as f:
                 f.write("".join(f"{c:<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
-        missing = [c for c in self._columns if c not in row]
-        if missing:
-            raise ValueError(f"log row lacks columns {missing}")
         with self.path.open("a") as f:
-            f.write("".join(f"{row[c]!s:<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
-        if self._tb is not None:
-            for key, value in row.items():
-                self._tb.add_scalar(key, value, step)
-            self._tb.flush()
-        if self._wandb is not None:
-            self._wandb.log(dict(row), step=step)
+            f.write("".join(f"{row.get(c, math.nan)!s:<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
 
-    def write_training(self, row: dict[str, Any], step: int) -> None:
-        """An iteration between outputs: its training scalars (no ``Test_*``: no test ran) go to TensorBoard /
-        W&B at ``step`` (samples); log.txt keeps one row per output iteration, as upstream's does."""
-        scalars = {k: v for k, v in row.items() if not k.startswith("Test_")}
+    def _send(self, scalars: dict[str, Any], step: int) -> None:
         if self._tb is not None:
             for key, value in scalars.items():
                 self._tb.add_scalar(key, value, step)
+            self._tb.flush()
         if self._wandb is not None:
-            self._wandb.log(scalars, step=step)
+            self._wandb.log(dict(scalars), step=step)
 
     def write_video(self, tag: str, frames: list[np.ndarray], step: int, fps: float) -> None:
         """Send frames ``[H, W, 3]`` uint8 to TensorBoard (a video when moviepy is installed, else four stills)
@@ -124,3 +133,46 @@ def format_table(row: dict[str, Any]) -> str:
         lines.append(f"| {key:>{width}} | {text:>15} |")
     lines.append(lines[0])
     return "\n".join(lines)
+
+
+def _drop_rows_from(path: Path, columns: list[str], iteration: int) -> None:
+    """Rewrite ``path`` (atomically) keeping the header lines and the whole rows of iterations before
+    ``iteration`` (a torn last line from a killed run goes too)."""
+    if "Iteration" not in columns:
+        return
+    col = columns.index("Iteration")
+    lines = path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if line.split() == columns
+            or (len(line.split()) == len(columns) and line.endswith("\n") and _iteration(line, col) < iteration)]
+    if len(kept) != len(lines):
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(kept))
+        tmp.replace(path)
+
+
+def _iteration(line: str, col: int) -> float:
+    try:
+        return int(line.split()[col])
+    except ValueError:
+        return math.inf
+
+
+def thin_log(text: str, every: int) -> str:
+    """A log's text keeping the header, every row where a test ran (``Test_Episodes`` not ``nan``) and every
+    ``every``-th iteration's row: what ships beside a model (per-iteration rows of a long run are megabytes)."""
+    lines = text.splitlines(keepends=True)
+    if not lines:
+        return text
+    columns = lines[0].split()
+    test_col = columns.index("Test_Episodes") if "Test_Episodes" in columns else None
+    iter_col = columns.index("Iteration") if "Iteration" in columns else None
+    kept = [lines[0]]
+    for line in lines[1:]:
+        fields = line.split()
+        if len(fields) != len(columns) or fields == columns:
+            continue
+        tested = test_col is not None and fields[test_col] != "nan"
+        periodic = iter_col is not None and int(fields[iter_col]) % every == 0
+        if tested or periodic:
+            kept.append(line)
+    return "".join(kept)
