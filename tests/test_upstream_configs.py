@@ -23,8 +23,9 @@ def upstream_folder(tmp_path, monkeypatch):
     return folder
 
 
-@pytest.mark.parametrize("name", ["deepmimic_humanoid_ppo", "amp_humanoid", "add_humanoid", "amp_location_humanoid",
-                                  "amp_steering_humanoid"])
+@pytest.mark.parametrize("name", ["deepmimic_humanoid_ppo", "deepmimic_humanoid_awr", "amp_humanoid", "add_humanoid",
+                                  "amp_location_humanoid", "amp_steering_humanoid", "ase_humanoid",
+                                  "deepmimic_g1_ppo", "deepmimic_smpl_ppo"])
 def test_upstream_training_arg_files_train_unchanged(upstream_folder, capsys, name):
     # the arg file as upstream ships it; only the budget and env count are added on the command line
     assert main(["--arg_file", f"args/{name}_args.txt", "--num_envs", "2", "--max_samples", "64"]) == 0
