@@ -283,11 +283,18 @@ SUBCOMMANDS = {"export": "mimickit.export", "keys": "mimickit.keys", "plot": "mi
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in SUBCOMMANDS:  # mimickit export ..., mimickit plot ...
-        import importlib
+    try:
+        if argv and argv[0] in SUBCOMMANDS:  # mimickit export ..., mimickit plot ...
+            import importlib
 
-        return importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
-    return _exit_code(lambda: run(parse_args(argv)))
+            code = importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+        else:
+            code = _exit_code(lambda: run(parse_args(argv)))
+        sys.stdout.flush()  # inside the guard: a closed pipe shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # the reader went away (mimickit keys ... | head): stop quietly, as shell tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the exit flush must not raise again
+        return 128 + signal.SIGPIPE
 
 
 def _exit_code(job) -> int:

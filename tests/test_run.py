@@ -141,6 +141,16 @@ def test_installed_console_command():
     assert "usage:" in out and "--env_config" in out
 
 
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``mimickit keys env deepmimic | head -1``: the closed pipe ends the command with SIGPIPE's code, no traceback."""
+    process = subprocess.Popen(["mimickit", "keys", "env", "deepmimic"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the first line is written
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.wait() == 141 and err == ""
+
+
 def test_tensorboard_logger_writes_every_column(tmp_path):
     pytest.importorskip("tensorboard")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
