@@ -32,11 +32,21 @@ import torch
 from mimickit.anim.mjcf_loader import load_mjcf_char_model
 from mimickit.anim.motion import LoopMode, Motion
 from mimickit.util import rotations as rot
-from mimickit.util.config import ConfigError, check_keys, load_yaml
+from mimickit.util.config import ConfigError, load_yaml
 from mimickit.util.paths import resolve_path
+from mimickit.util.schema import Field, validate
 
-CONFIG_KEYS = ("source_char", "target_char", "scale", "feet", "bodies", "posture_cost", "iterations",
-               "contact_height")
+CONFIG_SCHEMA: dict[str, Field] = {
+    "source_char": Field(str, "", "the source character's MJCF (empty: a BVH source, which carries its skeleton)"),
+    "target_char": Field(str, help="the target character's MJCF"),
+    "scale": Field(object, "auto", "source-to-target length scale: a number > 0, or auto (leg-length ratio)"),
+    "feet": Field(list, [], "target foot bodies (ground contact, skating figure)", item=str),
+    "bodies": Field(dict, help="target body: [source body, position weight, orientation weight]"),
+    "posture_cost": Field(float, 0.01, "weight pulling the IK towards the default pose", ge=0.0),
+    "iterations": Field(int, 20, "IK iterations per frame", ge=1),
+    "contact_height": Field(float, 0.0, "foot targets this close to their lowest height are pinned (0: off)",
+                            "m", ge=0.0),
+}
 CONTACT_HEIGHT = 0.02  # m: a foot lower than this counts as on the ground for the skating figure
 
 
@@ -65,17 +75,17 @@ class Correspondence:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> Correspondence:
-        c = load_yaml(path)
-        check_keys(c, CONFIG_KEYS, str(path), required=["target_char", "bodies"])  # no source_char: a BVH source
+        c = validate(load_yaml(path), CONFIG_SCHEMA, str(path))
         bodies = {}
         for target, entry in c["bodies"].items():
             if not (isinstance(entry, list) and len(entry) == 3):
                 raise ConfigError(f"{path}: bodies.{target} must be [source body, position weight, orientation weight]")
             bodies[target] = (str(entry[0]), float(entry[1]), float(entry[2]))
-        scale = c.get("scale", "auto")
-        return cls(str(c.get("source_char", "")), str(c["target_char"]), None if scale == "auto" else float(scale),
-                   list(c.get("feet", [])), bodies, float(c.get("posture_cost", 0.01)), int(c.get("iterations", 20)),
-                   float(c.get("contact_height", 0.0)))
+        scale = c["scale"]
+        if scale != "auto" and not (isinstance(scale, (int, float)) and not isinstance(scale, bool) and scale > 0):
+            raise ConfigError(f"{path}: scale must be a number > 0 or auto, found {scale!r}")
+        return cls(c["source_char"], c["target_char"], None if scale == "auto" else float(scale), list(c["feet"]),
+                   bodies, c["posture_cost"], c["iterations"], c["contact_height"])
 
 
 def _standing_height(model: mujoco.MjModel) -> float:

@@ -1,6 +1,8 @@
 """Retargeting by IK: the humanoid's walk onto the G1 stays within joint limits, stands on the ground, follows
 its targets; a correspondence naming an unknown body is refused."""
 
+import re
+
 import mujoco
 import numpy as np
 import pytest
@@ -46,6 +48,20 @@ def test_unknown_body_is_refused(tmp_path):
     walk = load_motion(REPO_ROOT / "data/motions/humanoid/humanoid_walk.pkl")
     with pytest.raises(ConfigError, match="no body 'left_shinbone'"):
         retarget(walk, Correspondence.from_yaml(bad))
+
+
+@pytest.mark.parametrize("line, phrase", [("iterations: 0", "bad.yaml: iterations must be an integer >= 1, found 0"),
+                                          ("posture_cost: cheap", "bad.yaml: posture_cost must be a number"),
+                                          ("scale: -1.0", "bad.yaml: scale must be a number > 0 or auto, found -1.0"),
+                                          ("iteratoins: 5", "iteratoins")])
+def test_bad_config_values_are_refused_naming_the_key(tmp_path, line, phrase):
+    bad = tmp_path / "bad.yaml"
+    key = line.split(":")[0]
+    text = CONFIG.read_text()
+    replaced = re.sub(rf"(?m)^{key}:.*$", line, text)
+    bad.write_text(replaced if replaced != text else text + f"\n{line}\n")
+    with pytest.raises(ConfigError, match=re.escape(phrase)):
+        Correspondence.from_yaml(bad)
 
 
 def test_walk_onto_the_ball_jointed_smpl_humanoid():
