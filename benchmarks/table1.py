@@ -90,7 +90,7 @@ def evaluate(model: str, motion_file: str, args: dict, num_envs: int, episodes: 
         metrics = info["episode_metrics"]
         return {"model": str(model), "motion_file": motion_file, "episodes": info["num_eps"],
                 "clip_length": float(env.motion_lib.get_motion_length(torch.zeros(1, dtype=torch.long))[0]),
-                "episode_length_s": info["mean_ep_len"] * env.engine.timestep,
+                "episode_length_s": info["mean_ep_len"] * env.step_time,
                 "max_episode_length_s": env.episode_length,
                 "e_pos": statistics.fmean(metrics["e_pos"]), "e_vel": statistics.fmean(metrics["e_vel"]),
                 "e_pos_episode_std": statistics.pstdev(metrics["e_pos"]),

@@ -49,7 +49,7 @@ def main() -> None:
     runner = Runner(env, agent)
     runner.load(model, resume=False)
     runner.set_mode(EnvMode.TEST)
-    steps = round(env.episode_length / env.engine.timestep)
+    steps = round(env.episode_length / env.step_time)
     root_err, body_err, heading_err, joint_err = [], [], [], []
     falls = 0
     with torch.no_grad():
@@ -59,13 +59,14 @@ def main() -> None:
             action, _ = agent.act(obs)
             obs, _, done, _ = env.step(action)
             obs = obs.clone()
-            sim, ref = env.engine.get_body_pos(env.char_id), env._ref["body_pos"]
+            state, reference = env.char_state(), env.reference
+            sim, ref = state["body_pos"], reference["body_pos"]
             root_err.append((sim[:, 0] - ref[:, 0]).norm(dim=-1))
             body_err.append(((sim[:, 1:] - sim[:, :1]) - (ref[:, 1:] - ref[:, :1])).norm(dim=-1))
-            root_rot = env.engine.get_root_rot(env.char_id)
+            root_rot = state["root_rot"]
             heading_err.append(rot.quat_diff_angle(rot.calc_heading_quat(root_rot),
-                                                   rot.calc_heading_quat(env._ref["root_rot"])))
-            joint_err.append(rot.quat_diff_angle(env.engine.get_joint_rot(env.char_id), env._ref["joint_rot"]))
+                                                   rot.calc_heading_quat(reference["root_rot"])))
+            joint_err.append(rot.quat_diff_angle(state["joint_rot"], reference["joint_rot"]))
             falls += int((done == int(DoneFlags.FAIL)).sum())
             if (done != int(DoneFlags.NULL)).any():
                 obs, _ = env.reset((done != int(DoneFlags.NULL)).nonzero().flatten())
@@ -77,7 +78,7 @@ def main() -> None:
     print(f"{cli.num_envs} envs x {steps} steps; falls (episodes ended by ground contact): {falls}")
     print(f"{'episode time':<14}{'root drift (m)':>16}{'body error (m)':>16}{'heading (deg)':>15}{'e_pos (m)':>11}")
     for start, end in WINDOWS_S:
-        s = slice(round(start / env.engine.timestep), round(end / env.engine.timestep))
+        s = slice(round(start / env.step_time), round(end / env.step_time))
         print(f"{f'{start:g}-{end:g} s':<14}{root[s].mean():>16.3f}{body[s].mean():>16.4f}"
               f"{heading[s].mean().rad2deg():>15.1f}{e_pos[s].mean():>11.4f}")
     print(f"e_pos {e_pos.mean():.4f} m = root term {(root / num_bodies).mean():.4f} + body term "

@@ -18,8 +18,10 @@ from torch import nn
 
 from mimickit.anim.kin_char_model import JointType
 from mimickit.envs.char_env import CharEnv
-from mimickit.envs.env_builder import build_env
+from mimickit.envs.hlc_env import HighLevelEnv
 from mimickit.learning.agent_builder import build_agent
+from mimickit.learning.ase_agent import ASEAgent
+from mimickit.learning.low_level import build_env
 from mimickit.learning.ppo_agent import PPOAgent
 from mimickit.learning.runner import Runner
 from mimickit.util.arg_parser import parse_args
@@ -31,7 +33,9 @@ SIDECAR_FORMAT = "mimickit-policy-1"
 
 
 class DeterministicActor(nn.Module):
-    """``obs [B, obs_dim] -> action [B, A]``: normalise, actor MLP mean, unnormalise (env action units)."""
+    """``obs [B, obs_dim]`` (and, for a skill policy, ``latent [B, latent_dim]``) ``-> action [B, A]``: normalise
+    the observation, append the latent as it is (as the ASE agent feeds it), actor MLP mean, unnormalise (env
+    action units)."""
 
     def __init__(self, agent: PPOAgent) -> None:
         super().__init__()
@@ -43,9 +47,26 @@ class DeterministicActor(nn.Module):
         self.body = agent.model.actor_body
         self.head = agent.model.policy.mean
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+    def forward(self, obs: torch.Tensor, latent: torch.Tensor | None = None) -> torch.Tensor:
         norm = ((obs - self.obs_mean) / self.obs_std).clamp(-self.clip, self.clip)
+        if latent is not None:
+            norm = torch.cat([norm, latent], dim=-1)
         return self.head(self.body(norm)) * self.action_std + self.action_mean
+
+
+def _write_onnx(agent: PPOAgent, obs_dim: int, latent_dim: int, path: Path) -> None:
+    """The agent's deterministic actor as ONNX: input ``obs`` (and ``latent`` when ``latent_dim`` > 0), output
+    ``action``, any batch size."""
+    actor = DeterministicActor(agent).eval()
+    batch = torch.export.Dim("batch")
+    example: tuple[torch.Tensor, ...] = (torch.zeros(2, obs_dim),)
+    names, shapes = ["obs"], {"obs": {0: batch}}
+    if latent_dim:
+        example += (torch.nn.functional.normalize(torch.ones(2, latent_dim), dim=-1),)
+        names.append("latent")
+        shapes["latent"] = {0: batch}
+    torch.onnx.export(actor, example, str(path), input_names=names, output_names=["action"], dynamic_shapes=shapes,
+                      dynamo=True, verbose=False, external_data=False)
 
 
 def _dof_names(env: CharEnv) -> list[str]:
@@ -61,7 +82,7 @@ def _dof_names(env: CharEnv) -> list[str]:
 
 def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str | None) -> dict[str, Any]:
     """The sidecar: observation layout, action meaning and order, PD gains, limits, rates, character, clip."""
-    kp, kd = env.engine.get_pd_gains(env.char_id)
+    drive = env.drive_description()
     low, high = env.action_bounds
     config = env.config
     residual = config.get("residual_action", False)
@@ -76,13 +97,12 @@ def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str 
             "key_bodies": list(config["key_bodies"]), "tar_obs_steps": config.get("tar_obs_steps"),
             "definition": "mimickit/envs/terms/observations.py (compute_char_obs, compute_target_obs, ...)"},
         "action": {"dim": int(low.numel()), "dof_names": _dof_names(env), "low": low.tolist(), "high": high.tolist(),
-                   "control_mode": env.engine.control_mode.name.lower(), "residual_action": residual,
+                   "control_mode": drive["control_mode"], "residual_action": residual,
                    "meaning": ("PD target = reference DoF positions one control step ahead + action" if residual
                                else "PD target DoF positions"),
                    "units": "rad per hinge DoF; exp-map components (rad) for 3-DoF ball joints"},
-        "pd": {"kp": kp.tolist(), "kd": kd.tolist(),
-               "torque_limit": env.engine.get_torque_limits(env.char_id).tolist()},
-        "rates": {"control_freq": env.engine.control_freq, "sim_freq": env.engine.sim_freq},
+        "pd": {"kp": drive["kp"], "kd": drive["kd"], "torque_limit": drive["torque_limit"]},
+        "rates": {"control_freq": drive["control_freq"], "sim_freq": drive["sim_freq"]},
         "character": {"char_file": config.get("char_file"), "body_names": env.kin_model.body_names,
                       "joint_names": [j.name for j in env.kin_model.joints[1:]]},
         "motion_file": config.get("motion_file"), "episode_length": config.get("episode_length"),
@@ -92,27 +112,34 @@ def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str 
 
 
 def export_policy(model_file: str, out: str, arg_file: str = "args/deepmimic_humanoid_ppo_args.txt") -> dict:
-    """Write ``out`` (ONNX, input ``obs`` [batch, obs_dim], output ``action`` [batch, A]) and ``out`` with
-    ``.json``; returns the sidecar."""
+    """Write ``out`` (ONNX, input ``obs`` [batch, obs_dim] — plus ``latent`` for an ASE skill policy — output
+    ``action`` [batch, A]) and ``out`` with ``.json``; a high-level controller also writes its frozen skill policy
+    as ``<out stem>_low_level.onnx``, the sidecar saying how the two chain. Returns the sidecar."""
     args = parse_args(["--arg_file", arg_file])
     model = resolve_path(model_file)
     env_config, agent_config = run_config_files(model, args["env_config"], args["agent_config"])
     env = build_env(env_config, args["engine_config"], 1)
     try:
         agent = build_agent(agent_config, env)
-        if not isinstance(agent, PPOAgent) or agent._policy_input_dim() != env.obs_dim:
-            raise ConfigError(f"{model_file}: export supports observation-only Gaussian policies (PPO, AWR, AMP, ADD), "
+        if not isinstance(agent, PPOAgent):
+            raise ConfigError(f"{model_file}: export supports Gaussian policies (PPO, AWR, AMP, ADD, ASE), "
                               f"not {agent.NAME}")
         Runner(env, agent).load(model, resume=False)
-        actor = DeterministicActor(agent).eval()
         out_path = Path(out)
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        example = (torch.zeros(2, env.obs_dim),)
-        torch.onnx.export(actor, example, str(out_path), input_names=["obs"], output_names=["action"],
-                          dynamic_shapes={"obs": {0: torch.export.Dim("batch")}}, dynamo=True, verbose=False,
-                          external_data=False)
-        sidecar = describe(env, agent, env_config, args["engine_config"])
-        scene = getattr(env.engine, "scene", None)
+        char_env = env.inner if isinstance(env, HighLevelEnv) else env
+        if not isinstance(char_env, CharEnv):
+            raise ConfigError(f"{model_file}: export needs a character env, not {type(char_env).__name__}")
+        latent_dim = agent.latent_dim if isinstance(agent, ASEAgent) else 0
+        _write_onnx(agent, env.obs_dim, latent_dim, out_path)
+        sidecar = describe(char_env, agent, env_config, args["engine_config"])
+        if latent_dim:
+            sidecar["latent"] = {"dim": latent_dim, "input": "latent",
+                                 "meaning": "skill latent z of unit length (ASE); one latent held for seconds "
+                                            "gives one behaviour"}
+        if isinstance(env, HighLevelEnv):
+            sidecar.update(_high_level_parts(env, out_path))
+        scene = char_env.exported_scene()
         if scene is not None:  # a MuJoCo engine: the exact scene, for tools/sim2sim.py
             scene.save_model(str(out_path.with_suffix(".mjb")))
             sidecar["mujoco"] = {"model_file": out_path.with_suffix(".mjb").name, **scene.mujoco_layout()}
@@ -120,6 +147,28 @@ def export_policy(model_file: str, out: str, arg_file: str = "args/deepmimic_hum
         return sidecar
     finally:
         env.close()
+
+
+def _high_level_parts(env: HighLevelEnv, out_path: Path) -> dict[str, Any]:
+    """Write the frozen skill policy beside the high-level one; the sidecar fields that chain them."""
+    low_level = env.low_level
+    if not isinstance(low_level, ASEAgent):
+        raise ConfigError("export of a high-level controller needs an ASE skill policy underneath")
+    low_path = out_path.with_name(f"{out_path.stem}_low_level.onnx")
+    char_obs = env.char_obs
+    _write_onnx(low_level, char_obs.stop - char_obs.start, low_level.latent_dim, low_path)
+    return {
+        "high_level": {
+            "action": {"dim": low_level.latent_dim,
+                       "meaning": "a skill latent: normalise it to unit length, feed it to the low-level policy "
+                                  "for llc_steps control steps"},
+            "llc_steps": env.llc_steps,
+            "low_level_model": low_path.name,
+            "low_level_inputs": {"obs": {"from": "observation", "start": char_obs.start,
+                                         "size": char_obs.stop - char_obs.start},
+                                 "latent": "the high-level action normalised to unit length"},
+            "note": "the 'action' entry below describes the low-level policy's output (PD targets)"},
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,9 @@ from mimickit.util.schema import Field, describe
 def schemas() -> dict[str, dict[str, dict[str, Field]]]:
     """``{"env" | "agent" | "engine": {name: schema}}`` for every registered class."""
     from mimickit.engines.engine import ENGINE_REGISTRY
-    from mimickit.envs.env_builder import ENV_REGISTRY, HLC_SCHEMA
+    from mimickit.envs.env_builder import ENV_REGISTRY
     from mimickit.learning.agent_builder import AGENT_REGISTRY
+    from mimickit.learning.low_level import HLC_SCHEMA
 
     def load(path: str) -> dict[str, Field]:
         module, name = path.split(":")

@@ -25,8 +25,8 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
 import numpy as np
 import torch
 
-from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
+from mimickit.learning.low_level import build_env
 from mimickit.learning.runner import Runner
 from mimickit.util import distributed, run_folder
 from mimickit.util.arg_parser import parse_args
@@ -63,7 +63,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
     if args["video"]:
-        env.engine.start_video_recording(env_ids=range(min(env.num_envs, env.VIDEO_ENVS)))
+        env.start_video(env_ids=range(min(env.num_envs, env.VIDEO_ENVS)))
     info = runner.test(args["test_episodes"])
     run_folder.create(out_dir)
     results = {"episodes": info["num_eps"], "mean_return": info["mean_return"],
@@ -83,8 +83,8 @@ def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
         results[f"{key}_mean"], results[f"{key}_std"] = mean, std
         print(f"{key}: {mean:.4f} +- {std:.4f}")
     if args["video"]:
-        frames = env.engine.stop_video_recording()
-        path = write_video(out_dir / "videos" / "test", frames, frame_time=env.engine.timestep)
+        frames, frame_time = env.stop_video()
+        path = write_video(out_dir / "videos" / "test", frames, frame_time=frame_time)
         results["video"] = str(path)
         print(f"Wrote {len(frames)} frames to {path}")
     results["model_file"] = args["model_file"] or None  # None: an untrained (--random_policy) or scripted policy

@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-from mimickit.envs.env_builder import build_env
 from mimickit.learning.agent_builder import build_agent
+from mimickit.learning.low_level import build_env
 from mimickit.learning.runner import Runner
 
 from .conftest import REPO_ROOT

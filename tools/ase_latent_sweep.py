@@ -62,12 +62,12 @@ def sweep(model_file: str, arg_file: str, num_latents: int, seconds: float, seed
         obs = runner._reset_all()
         agent.latents[:] = sample_latents(num_latents, agent.latent_dim)
         agent.latent_resample_time[:] = math.inf
-        dt = env.engine.timestep
+        dt = env.step_time
         if video_stem is not None:
-            env.engine.start_video_recording(env_ids=range(num_latents))
+            env.start_video(env_ids=range(num_latents))
         steps = round(seconds / dt)
-        paths = [env.engine.get_root_pos(env.char_id)[:, :2].clone()]
-        headings = [rot.calc_heading(env.engine.get_root_rot(env.char_id)).clone()]
+        paths = [env.char_state()["root_pos"][:, :2].clone()]
+        headings = [rot.calc_heading(env.char_state()["root_rot"]).clone()]
         fell_at = torch.full((num_latents,), math.nan)
         alive = torch.ones(num_latents, dtype=torch.bool)
         with torch.no_grad():
@@ -75,14 +75,14 @@ def sweep(model_file: str, arg_file: str, num_latents: int, seconds: float, seed
                 action, _ = agent.act(obs)
                 obs, _, done, _ = env.step(action)
                 obs = obs.clone()
-                paths.append(env.engine.get_root_pos(env.char_id)[:, :2].clone())
-                headings.append(rot.calc_heading(env.engine.get_root_rot(env.char_id)).clone())
+                paths.append(env.char_state()["root_pos"][:, :2].clone())
+                headings.append(rot.calc_heading(env.char_state()["root_rot"]).clone())
                 failed = alive & (done == int(DoneFlags.FAIL))
                 fell_at[failed] = (step + 1) * dt
                 alive &= done == int(DoneFlags.NULL)
                 if not alive.any():
                     break
-        video = write_video(video_stem, env.engine.stop_video_recording(), dt) if video_stem is not None else None
+        video = write_video(video_stem, *env.stop_video()) if video_stem is not None else None
     finally:
         env.close()
     path = torch.stack(paths, 1)  # [K, T, 2]

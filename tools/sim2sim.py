@@ -303,6 +303,10 @@ class Sim2Sim:
                                f"({err.strerror})") from None
         except json.JSONDecodeError as err:
             raise Sim2SimError(f"{sidecar}: not valid JSON ({err})") from None
+        for field, what in (("high_level", "a high-level controller over a skill policy"),
+                            ("latent", "a skill policy that takes a latent")):
+            if field in self.spec:
+                raise Sim2SimError(f"{sidecar}: {what}; sim2sim plays tracking and AMP policies (obs -> action)")
         try:
             self._setup(policy, motion_file)
         except KeyError as err:

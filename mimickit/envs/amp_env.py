@@ -79,7 +79,7 @@ class AMPEnv(DeepMimicEnv):
 
     def _update_misc(self) -> None:
         super()._update_misc()
-        state = self._sim_state(None)
+        state = self.char_state(None)
         for name, hist in self.disc_history.items():
             hist[:, :-1] = hist[:, 1:].clone()
             hist[:, -1] = state[name]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import abc
 import enum
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
+import numpy as np
 import torch
 
-__all__ = ["BaseEnv", "DoneFlags", "EnvMode"]
+__all__ = ["AdversarialEnv", "BaseEnv", "DoneFlags", "EnvMode"]
 
 
 class DoneFlags(enum.IntEnum):
@@ -30,12 +33,23 @@ class BaseEnv(abc.ABC):
     ``obs`` is ``[N, obs_dim]``, ``reward`` ``[N]``, ``done`` int ``[N]`` of :class:`DoneFlags`. Environments
     are not reset automatically: the agent resets the ``done != NULL`` ones after recording the step.
     Returned tensors are the environment's own buffers, overwritten by later calls.
+
+    Besides stepping, the agents and the runner use only what is declared here: episode ``time``, the
+    ``fault_count``, the step duration and video recording; nothing outside ``mimickit/envs`` reaches into an
+    env's engine.
     """
 
     num_envs: int
     device: torch.device
     mode: EnvMode = EnvMode.TRAIN
     VIDEO_ENVS = 1  # envs a test-mode recording pictures (several: tiled in a grid)
+    time: torch.Tensor  # [N] s since each env's episode started
+    fault_count: torch.Tensor  # () long: envs reset for broken physics since the env was built (on the device)
+
+    @property
+    @abc.abstractmethod
+    def step_time(self) -> float:
+        """Simulated time one ``step`` advances [s]."""
 
     @property
     @abc.abstractmethod
@@ -69,5 +83,26 @@ class BaseEnv(abc.ABC):
         """Scalars to log once per iteration (e.g. reward-term means)."""
         return {}
 
+    def start_video(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
+        """Record a frame of ``env_ids`` per simulated control step (at most ``max_frames``; 0: all; several
+        envs tiled in a grid) until :meth:`stop_video`. Only envs built with ``record_video`` can."""
+        raise RuntimeError(f"{type(self).__name__} records no video")
+
+    def stop_video(self) -> tuple[list[np.ndarray], float]:
+        """Stop recording; the frames (``[H, W, 3]`` uint8) and the time between them [s]."""
+        return [], self.step_time
+
     def close(self) -> None:  # noqa: B027 (an optional hook: most envs hold nothing to release)
         """Release viewers and renderers."""
+
+
+@runtime_checkable
+class AdversarialEnv(Protocol):
+    """An env with a discriminator observation (AMP, ADD, ASE and their task envs): its steps put
+    ``info["disc_obs"]`` ``[N, disc_obs_dim]``, and the demo side is drawn from its clips."""
+
+    disc_obs_dim: int
+
+    def fetch_disc_obs_demo(self, num_samples: int) -> torch.Tensor:
+        """``[num_samples, disc_obs_dim]`` discriminator observations of the reference clips."""
+        ...

@@ -3,9 +3,10 @@ episode clock. Subclasses add the task (reference tracking, playback, ...)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import torch
 
 from mimickit.anim.kin_char_model import JointType, KinCharModel
@@ -277,8 +278,10 @@ class CharEnv(BaseEnv):
         return done
 
     # --------------------------------------------------------------------------------------- state
-    def _sim_state(self, env_ids: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """The character's state for ``env_ids`` (all if None), as the observation and reward terms use it."""
+    def char_state(self, env_ids: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """The character's state for ``env_ids`` (all if None), as the observation and reward terms use it:
+        ``root_pos`` [n, 3] m, ``root_rot`` [n, 4] quaternion (x, y, z, w), ``root_vel`` / ``root_ang_vel``
+        [n, 3] (m/s, rad/s), ``dof_pos`` / ``dof_vel`` [n, D], ``joint_rot`` [n, J, 4], ``body_pos`` [n, B, 3]."""
         e, c = self.engine, self.char_id
         sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
         return {
@@ -289,7 +292,7 @@ class CharEnv(BaseEnv):
         }
 
     def _char_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
-        s = self._sim_state(env_ids)
+        s = self.char_state(env_ids)
         return compute_char_obs(s["root_pos"], s["root_rot"], s["root_vel"], s["root_ang_vel"], s["joint_rot"],
                                 s["dof_vel"], s["body_pos"][:, self.key_body_ids], self.global_obs,
                                 self.root_height_obs)
@@ -297,6 +300,29 @@ class CharEnv(BaseEnv):
     def get_diagnostics(self) -> dict[str, float]:
         """Mean of each reward term over the TRAIN-mode steps since the last call, as ``reward_<term>``."""
         return {f"reward_{name}": mean for name, mean in self.reward_term_means.pop().items()}
+
+    @property
+    def step_time(self) -> float:
+        return self.engine.timestep
+
+    def drive_description(self) -> dict[str, Any]:
+        """How actions drive the character, for an exported policy: control mode, PD gains ``kp`` / ``kd`` and
+        torque limits per DoF (lists), control and physics rates [Hz]."""
+        kp, kd = self.engine.get_pd_gains(self.char_id)
+        return {"control_mode": self.engine.control_mode.name.lower(), "kp": kp.tolist(), "kd": kd.tolist(),
+                "torque_limit": self.engine.get_torque_limits(self.char_id).tolist(),
+                "control_freq": self.engine.control_freq, "sim_freq": self.engine.sim_freq}
+
+    def exported_scene(self) -> Any:
+        """The engine's compiled MuJoCo scene (``save_model``, ``mujoco_layout``) for sim2sim, or None when the
+        engine has none."""
+        return getattr(self.engine, "scene", None)
+
+    def start_video(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
+        self.engine.start_video_recording(max_frames, env_ids)
+
+    def stop_video(self) -> tuple[list[np.ndarray], float]:
+        return self.engine.stop_video_recording(), self.engine.timestep
 
     def close(self) -> None:
         self.engine.close()

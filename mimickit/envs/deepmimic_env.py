@@ -129,6 +129,12 @@ class DeepMimicEnv(CharEnv):
         self._update_reference(torch.arange(n, device=self.device))
 
     # ------------------------------------------------------------------------------------ reference
+    @property
+    def reference(self) -> dict[str, torch.Tensor]:
+        """The reference clip's state at every env's current motion time, keyed as :meth:`char_state` (the
+        env's own buffers, refreshed each step)."""
+        return self._ref
+
     def motion_time(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
         t = self.time + self.motion_time_offset
         return t if env_ids is None else t[env_ids]
@@ -218,7 +224,7 @@ class DeepMimicEnv(CharEnv):
 
     def _tracking_states(self) -> tuple[TrackingState, TrackingState]:
         """The simulated and the reference character as the tracking reward reads them."""
-        s = self._sim_state(None)
+        s = self.char_state(None)
         key = self.key_body_ids
         sim = TrackingState(s["root_pos"], s["root_rot"], s["root_vel"], s["root_ang_vel"], s["joint_rot"],
                             s["dof_vel"], s["body_pos"][:, key])
@@ -237,7 +243,7 @@ class DeepMimicEnv(CharEnv):
         (Eq. 3), each ``[N]``; the step averages them per episode into ``info["episode_metrics"]``."""
         if self.mode != EnvMode.TEST:
             return {}
-        state = self._sim_state(None)
+        state = self.char_state(None)
         return {"e_pos": metrics.position_tracking_error(state["body_pos"], self._ref["body_pos"]),
                 "e_vel": metrics.dof_velocity_error(self.kin_model, state["root_ang_vel"], self._ref["root_ang_vel"],
                                                     state["dof_vel"], self._ref["dof_vel"])}

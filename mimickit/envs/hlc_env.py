@@ -3,8 +3,10 @@ the low-level policy follows for a few control steps."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -13,14 +15,17 @@ from mimickit.envs.char_env import CharEnv
 
 
 class LowLevelPolicy(Protocol):
-    """What the wrapper needs from a trained ASE agent."""
+    """What the wrapper needs from a trained skill policy (an ASE agent, frozen)."""
 
     latent_dim: int
-    latents: torch.Tensor
 
-    def _decide_action(self, policy_input: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+    def skill_action(self, obs: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """Deterministic action ``[n, A]`` for character observations ``[n, d]`` and unit latents."""
+        ...
 
-    def style_reward(self, disc_obs: torch.Tensor) -> torch.Tensor: ...
+    def style_reward(self, disc_obs: torch.Tensor) -> torch.Tensor:
+        """The frozen discriminator's reward ``[n]`` for discriminator observations ``[n, d]``."""
+        ...
 
 
 class HighLevelEnv(BaseEnv):
@@ -58,8 +63,22 @@ class HighLevelEnv(BaseEnv):
         return self._bounds
 
     @property
-    def time(self) -> torch.Tensor:
+    def step_time(self) -> float:
+        return self.inner.step_time * self.llc_steps
+
+    @property
+    def time(self) -> torch.Tensor:  # type: ignore[override]
         return self.inner.time
+
+    @property
+    def fault_count(self) -> torch.Tensor:  # type: ignore[override]
+        return self.inner.fault_count
+
+    def start_video(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
+        self.inner.start_video(max_frames, env_ids)  # a frame per low-level control step
+
+    def stop_video(self) -> tuple[list[np.ndarray], float]:
+        return self.inner.stop_video()
 
     def set_mode(self, mode: EnvMode) -> None:
         self.mode = mode
@@ -70,15 +89,13 @@ class HighLevelEnv(BaseEnv):
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
         latents = F.normalize(action, dim=-1)
-        self.low_level.latents[:] = latents
         self.reward.zero_()
         self.done.fill_(int(DoneFlags.NULL))
         counted = torch.zeros(self.num_envs, device=self.device)
         metrics: dict[str, torch.Tensor] = {}
         obs, info = self.inner.obs, {}
         for _ in range(self.llc_steps):
-            with torch.no_grad():
-                low_action, _ = self.low_level._decide_action(torch.cat([obs[:, self.char_obs], latents], dim=-1))
+            low_action = self.low_level.skill_action(obs[:, self.char_obs], latents)
             obs, task_reward, done, info = self.inner.step(low_action)
             running = self.done == int(DoneFlags.NULL)
             reward = self.task_reward_w * task_reward

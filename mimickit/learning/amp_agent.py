@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from mimickit.envs.base_env import BaseEnv
+from mimickit.envs.base_env import AdversarialEnv, BaseEnv
 from mimickit.learning.amp_model import Discriminator, disc_bce_loss, input_grad_sq, style_reward
 from mimickit.learning.base_agent import build_optimizer, optimizer_field
 from mimickit.learning.normalizer import Normalizer
@@ -55,6 +55,10 @@ class AMPAgent(PPOAgent):
 
     def __init__(self, config: dict[str, Any], env: BaseEnv, device: torch.device | str = "cpu",
                  source: str = "agent config") -> None:
+        if not isinstance(env, AdversarialEnv):
+            raise ConfigError(f"{source}: the {self.NAME} agent needs an env with a discriminator observation "
+                              f"(env_name amp, add, ase or a task env), not {type(env).__name__}")
+        self.disc_env: AdversarialEnv = env
         c = config
         self.disc_epochs = c["disc_epochs"]
         self.disc_batch_size = c["disc_batch_size"]
@@ -70,10 +74,7 @@ class AMPAgent(PPOAgent):
     # ---------------------------------------------------------------------------------- building
     def _build_model(self, model_config: dict[str, Any]) -> None:
         super()._build_model(model_config)
-        dim = getattr(self.env, "disc_obs_dim", None)
-        if dim is None:
-            raise ConfigError(f"{self.source}: the {self.NAME} agent needs an env with a discriminator observation "
-                              f"(env_name amp, add or a task env), not {type(self.env).__name__}")
+        dim = self.disc_env.disc_obs_dim
         self.disc = Discriminator(model_config["disc_net"] or model_config["critic_net"], dim)
         self.disc_obs_norm = self._build_disc_normalizer(dim)
 
@@ -101,7 +102,7 @@ class AMPAgent(PPOAgent):
         self.disc_obs_norm.record(disc_obs_demo)
 
     def _fetch_demo(self, num_samples: int) -> torch.Tensor:
-        return self.env.fetch_disc_obs_demo(num_samples)
+        return self.disc_env.fetch_disc_obs_demo(num_samples)
 
     # -------------------------------------------------------------------------------- training
     def _build_train_data(self) -> dict[str, float]:
@@ -179,7 +180,7 @@ class AMPAgent(PPOAgent):
 
     # ----------------------------------------------------------------------------- checkpoints
     def signature(self) -> dict[str, Any]:
-        return {**super().signature(), "disc_obs_dim": int(self.env.disc_obs_dim)}
+        return {**super().signature(), "disc_obs_dim": int(self.disc_env.disc_obs_dim)}
 
     def training_state(self) -> dict[str, torch.Tensor]:
         return {f"replay.{k}": v for k, v in self.replay.state_dict().items()}

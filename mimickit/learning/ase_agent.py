@@ -14,7 +14,6 @@ from mimickit.learning.amp_model import style_reward
 from mimickit.learning.ase_model import Encoder, diversity_loss, encoder_loss, encoder_reward, sample_latents
 from mimickit.learning.base_agent import build_optimizer, optimizer_field
 from mimickit.learning.ppo_agent import net_field
-from mimickit.util.config import ConfigError
 from mimickit.util.schema import Field, validate
 
 ASE_MODEL_SCHEMA: dict[str, Field] = {
@@ -58,8 +57,6 @@ class ASEAgent(AMPAgent):
         self.latent_time = (c["latent_time_min"], c["latent_time_max"])
         self.diversity_weight = c["diversity_weight"]
         self.diversity_tar = c["diversity_tar"]
-        if not hasattr(env, "time"):
-            raise ConfigError(f"{source}: the ASE agent needs an env with a per-env clock (env_name ase)")
         super().__init__(config, env, device, source)
         self.latents = torch.zeros(env.num_envs, self.latent_dim, device=self.device)
         self.latent_resample_time = torch.zeros(env.num_envs, device=self.device)  # env time [s]
@@ -71,7 +68,7 @@ class ASEAgent(AMPAgent):
 
     def _build_model(self, model_config: dict[str, Any]) -> None:
         super()._build_model(model_config)
-        self.encoder = Encoder(model_config["enc_net"] or model_config["critic_net"], self.env.disc_obs_dim,
+        self.encoder = Encoder(model_config["enc_net"] or model_config["critic_net"], self.disc_env.disc_obs_dim,
                                self.latent_dim)
 
     def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -80,6 +77,13 @@ class ASEAgent(AMPAgent):
                                             f"{self.source}: enc_optimizer")
         self._grad_clip["enc"] = self.config["enc_optimizer"]["grad_clip"]
         return optimizers
+
+    def skill_action(self, obs: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+        """The policy's mean action ``[n, A]`` for observations ``[n, obs_dim]`` and unit latents
+        ``[n, latent_dim]``: the frozen skill a high-level controller drives (no gradients, no sampling)."""
+        with torch.no_grad():
+            norm_input = self._norm_obs(torch.cat([obs, latents], dim=-1))
+            return self.a_norm.unnormalize(self.model.action_mean(norm_input))
 
     def style_reward(self, disc_obs: torch.Tensor) -> torch.Tensor:
         """The discriminator's style reward ``[n]`` for discriminator observations ``[n, d]`` (no gradients)."""

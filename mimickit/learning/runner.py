@@ -19,6 +19,7 @@ import torch
 
 from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
 from mimickit.learning.base_agent import BaseAgent
+from mimickit.learning.checkpoints import load_agent_weights, training_state_path, write_checkpoint
 from mimickit.learning.return_tracker import EpisodeTotals, ReturnTracker
 from mimickit.util import distributed
 from mimickit.util.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -27,7 +28,6 @@ from mimickit.util.logger import Logger, format_table
 from mimickit.util.rng import rng_state, set_rng_state
 from mimickit.util.video import write_video
 
-CHECKPOINT_FORMAT = "mimickit-checkpoint-1"
 # test results with fixed log columns; any other per-episode metric (e.g. a task success rate) is logged as
 # Test_<Name>
 STANDARD_TEST_KEYS = ("mean_return", "mean_ep_len", "num_eps", "e_pos", "e_vel", "iteration")
@@ -169,7 +169,7 @@ class Runner:
                 if output_iter:
                     train_info.update(self.env.get_diagnostics())
                     if self.video_frames:
-                        self.env.engine.start_video_recording(self.video_frames)
+                        self.env.start_video(self.video_frames)
                     self.last_test_info = {**self.test(self.test_episodes), "iteration": self.iteration}
                     if self.video_frames:
                         self._write_training_video(out_dir, logger)
@@ -205,12 +205,12 @@ class Runner:
         return signum
 
     def _write_training_video(self, out_dir: Path, logger: Logger | None) -> None:
-        frames = self.env.engine.stop_video_recording()
+        frames, frame_time = self.env.stop_video()
         if not frames:
             return
-        path = write_video(out_dir / "videos" / f"iteration_{self.iteration:06d}", frames, self.env.engine.timestep)
+        path = write_video(out_dir / "videos" / f"iteration_{self.iteration:06d}", frames, frame_time)
         if logger is not None:
-            logger.write_video("Test_Video", frames, self.sample_count, fps=1.0 / self.env.engine.timestep)
+            logger.write_video("Test_Video", frames, self.sample_count, fps=1.0 / frame_time)
         print(f"Video of the test: {path}", flush=True)
 
     def _log_row(self, test_info: dict[str, Any], train_info: dict[str, float], wall_time: float,
@@ -237,7 +237,7 @@ class Runner:
         }
         row.update({f"Train_{k.title()}_Rate": v for k, v in tracker.done_rates().items()})
         row.update({k.title(): v for k, v in train_info.items()})
-        row["Num_Faults"] = int(getattr(self.env, "fault_count", 0))
+        row["Num_Faults"] = int(self.env.fault_count)
         row.update(self.agent.normalizer_info())
         return row
 
@@ -307,48 +307,24 @@ class Runner:
         return result
 
     # ----------------------------------------------------------------------------------- checkpoints
-    @staticmethod
-    def training_state_path(path: str | Path, rank: int = 0) -> Path:
-        """Where worker ``rank``'s training-only state (e.g. a replay buffer) of checkpoint ``path`` is kept."""
-        path = Path(path)
-        suffix = "" if rank == 0 else f"_rank{rank}"
-        return path.with_name(f"{path.stem}_training_state{suffix}.pt")
-
     def save(self, path: str | Path, with_training_state: bool = True) -> None:
         """Agent (networks, normalisers), optimisers, counters, RNG state and the last test, atomically; with
-        ``with_training_state`` the agent's training-only state goes to :meth:`training_state_path` first.
+        ``with_training_state`` the agent's training-only state goes to its ``training_state_path`` first.
         With several workers every worker must call it: rank 0 writes the checkpoint with every worker's RNG
         state, each worker its own training-only state."""
         training_state = self.agent.training_state() if with_training_state else {}
         if training_state:
-            save_checkpoint(self.training_state_path(path, distributed.rank()), training_state)
+            save_checkpoint(training_state_path(path, distributed.rank()), training_state)
         world = distributed.world_size()
         rng = distributed.all_gather_objects(rng_state()) if world > 1 else rng_state()
-        if not distributed.is_main():
-            return
-        save_checkpoint(path, {
-            "format": CHECKPOINT_FORMAT, "signature": self.agent.signature(), "agent": self.agent.state_dict(),
-            "optimizers": self.agent.optimizer_states(),
-            "iteration": self.iteration, "sample_count": self.sample_count, "wall_time": self.wall_time,
-            "rng": rng, "world_size": world,
-            "last_test": {k: float(v) for k, v in self.last_test_info.items() if isinstance(v, (int, float))},
-        })
+        if distributed.is_main():
+            write_checkpoint(path, self.agent, iteration=self.iteration, sample_count=self.sample_count,
+                             wall_time=self.wall_time, rng=rng, world_size=world, last_test=self.last_test_info)
 
     def load(self, path: str | Path, resume: bool = True) -> None:
         """Load a checkpoint's agent; with ``resume`` also the optimisers, counters and RNG state (exact
         continuation; the agent config's learning rates win, with a notice where they differ)."""
-        payload = load_checkpoint(path, self.agent.device)
-        if payload.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{path}: not a MimicKit checkpoint (format {payload.get('format')!r})")
-        theirs, ours = payload["signature"], self.agent.signature()
-        if theirs != ours:
-            raise CheckpointError(f"{path}: written for {theirs}, but this run has {ours}; the env or agent "
-                                  f"config differs from the one the checkpoint was trained with")
-        try:
-            self.agent.load_state_dict(payload["agent"])
-        except RuntimeError as err:
-            raise CheckpointError(f"{path}: network shapes differ from this agent config: "
-                                  f"{str(err).splitlines()[0]}") from None
+        payload = load_agent_weights(self.agent, path)
         if resume:
             if payload.get("slim"):
                 raise CheckpointError(f"{path}: a slim model (weights and normalisers, no optimiser or RNG state) "
@@ -363,7 +339,7 @@ class Runner:
             self.wall_time = float(payload["wall_time"])
             set_rng_state(payload["rng"][distributed.rank()] if world > 1 else payload["rng"])
             self.agent.load_optimizer_states(payload["optimizers"], self.sample_count, path)
-            state_path = self.training_state_path(path, distributed.rank())
+            state_path = training_state_path(path, distributed.rank())
             if state_path.exists():
                 self.agent.load_training_state(load_checkpoint(state_path, self.agent.device))
             elif self.agent.training_state():

@@ -17,10 +17,16 @@ class PointMassEnv(BaseEnv):
         self.goal = torch.zeros(num_envs, 2)
         self.steps = torch.zeros(num_envs, dtype=torch.long)
         self.obs = torch.zeros(num_envs, 4)
+        self.time = torch.zeros(num_envs)
+        self.fault_count = torch.zeros((), dtype=torch.long)
 
     @property
     def obs_dim(self) -> int:
         return 4
+
+    @property
+    def step_time(self) -> float:
+        return 0.1
 
     @property
     def action_bounds(self):
@@ -32,11 +38,13 @@ class PointMassEnv(BaseEnv):
         self.goal[ids] = torch.rand(len(ids), 2) * 2 - 1
         self.steps[ids] = 0
         self.obs[ids] = torch.cat([self.pos[ids], self.goal[ids]], dim=-1)
+        self.time[ids] = 0.0
         return self.obs, {}
 
     def step(self, action):
         self.pos += 0.2 * action.clamp(-1, 1)
         self.steps += 1
+        self.time[:] = self.steps * self.step_time
         reward = torch.exp(-4.0 * ((self.pos - self.goal) ** 2).sum(-1))
         done = torch.where(self.steps >= self.horizon, int(DoneFlags.TIME), int(DoneFlags.NULL)).to(torch.int32)
         self.obs[:] = torch.cat([self.pos, self.goal], dim=-1)

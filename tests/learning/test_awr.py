@@ -9,6 +9,7 @@ import torch
 
 from mimickit.envs.base_env import DoneFlags
 from mimickit.learning.awr_agent import AWRAgent, awr_weights
+from mimickit.learning.checkpoints import training_state_path
 from mimickit.learning.replay_buffer import TrajectoryReplay
 from mimickit.learning.rl_util import compute_td_lambda_return
 from mimickit.learning.runner import Runner
@@ -114,7 +115,7 @@ def test_off_policy_resume_with_its_replay_is_exact(tmp_path):
     straight, split = tmp_path / "straight", tmp_path / "split"
     assert main(argv + ["--max_samples", "160", "--out_dir", str(straight)]) == 0
     assert main(argv + ["--max_samples", "96", "--out_dir", str(split)]) == 0
-    replay = torch.load(Runner.training_state_path(split / "model.pt"), weights_only=True)
+    replay = torch.load(training_state_path(split / "model.pt"), weights_only=True)
     assert replay["replay.field.obs"].shape[0] == 2  # the two newest of three rollouts travel with the checkpoint
     assert main(argv + ["--max_samples", "160", "--out_dir", str(split), "--resume", "true"]) == 0
     a = torch.load(straight / "model.pt", weights_only=True)["agent"]

@@ -5,7 +5,7 @@ import torch
 from torch.nn import functional as F
 
 from mimickit.envs.base_env import EnvMode
-from mimickit.envs.env_builder import build_env
+from mimickit.learning.low_level import build_env
 from mimickit.run import main
 from mimickit.util.config import ConfigError
 
@@ -28,33 +28,57 @@ def hlc_yaml(tmp_path_factory):
     return path
 
 
+class RecordingSkill:
+    """A low-level policy that records what the high-level env asks of the real one."""
+
+    def __init__(self, policy):
+        self.policy, self.latent_dim, self.calls = policy, policy.latent_dim, []
+
+    def skill_action(self, obs, latents):
+        action = self.policy.skill_action(obs, latents)
+        self.calls.append((obs.clone(), latents.clone(), action.clone()))
+        return action
+
+    def style_reward(self, disc_obs):
+        return self.policy.style_reward(disc_obs)
+
+
 def test_the_action_reaches_the_low_level_policy_as_its_latent(hlc_yaml):
     torch.manual_seed(0)
     env = build_env(str(hlc_yaml), ENGINE, 2)
     try:
         assert env.obs_dim == 142 and env.action_bounds[0].numel() == 8  # location obs; tiny latent_dim 8
         low = env.low_level
-        inputs, low_actions = [], []
-        original = low._decide_action
-
-        def recorded(x):
-            out = original(x)
-            inputs.append(x.clone())
-            low_actions.append(out[0].clone())
-            return out
-
-        low._decide_action = recorded
+        env.low_level = recorder = RecordingSkill(low)
         env.set_mode(EnvMode.TRAIN)  # the high level explores; the low level still acts on its mean
         obs = env.reset()[0].clone()  # the env's own buffer: later steps overwrite it
         action = torch.randn(2, 8)
         _, reward, _done, _ = env.step(action)
-        assert len(inputs) == 3 and env.inner.step_count.tolist() == [3, 3]  # one latent held for 3 steps
-        for x, low_action in zip(inputs, low_actions, strict=True):
-            assert torch.allclose(x[:, 140:], F.normalize(action, dim=-1))
-            mean = low.a_norm.unnormalize(low.model.action_mean(low._norm_obs(x)))
-            assert torch.equal(low_action, mean)
-        assert torch.allclose(inputs[0][:, :140], obs[:, :140]) and reward.shape == (2,)
+        assert len(recorder.calls) == 3 and env.inner.step_count.tolist() == [3, 3]  # one latent held 3 steps
+        for char_obs, latents, low_action in recorder.calls:
+            assert char_obs.shape == (2, 140) and torch.allclose(latents, F.normalize(action, dim=-1))
+            assert torch.equal(low.skill_action(char_obs, latents), low_action)  # deterministic: no sampling
+            other = low.skill_action(char_obs, F.normalize(torch.randn(2, 8), dim=-1))
+            assert not torch.allclose(other, low_action)  # and the latent steers it
+        assert torch.equal(recorder.calls[0][0], obs[:, :140]) and reward.shape == (2,)
         assert not any(p.requires_grad for p in low.parameters())  # frozen
+        assert env.step_time == pytest.approx(3 * env.inner.step_time)
+        assert env.fault_count is env.inner.fault_count
+    finally:
+        env.close()
+
+
+def test_high_level_env_records_video_of_its_character(hlc_yaml, tmp_path):
+    """Video of a high-level run comes from the task env's renderer, a frame per low-level control step."""
+    pytest.importorskip("PIL")
+    env = build_env(str(hlc_yaml), ENGINE, 1, record_video=True)
+    try:
+        env.reset()
+        env.start_video()
+        env.step(torch.zeros(1, 8))
+        frames, frame_time = env.stop_video()
+        assert len(frames) == 3 and frames[0].ndim == 3 and frame_time == pytest.approx(env.inner.step_time)
+        assert frames[0].std() > 1.0  # a picture, not a blank frame
     finally:
         env.close()
 

@@ -71,3 +71,71 @@ def test_exported_policy_matches_the_framework(tmp_path):
                 obs = env.step(action)[0].clone()
     finally:
         env.close()
+
+
+def test_skill_policy_exports_with_its_latent_as_an_input(tmp_path):
+    """The ASE low-level policy: ONNX inputs ``obs`` and ``latent``; onnxruntime's action equals the agent's mean
+    action for the same observation and latent."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    out = tmp_path / "ase.onnx"
+    assert main(["export", "--model_file", str(REPO_ROOT / "data/models/ase_humanoid_model.pt"), "--out", str(out),
+                 "--arg_file", "args/ase_humanoid_args.txt"]) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["latent"]["dim"] == 64 and sidecar["agent"] == "ASE"
+    session = ort.InferenceSession(str(out))
+    assert [i.name for i in session.get_inputs()] == ["obs", "latent"]
+    from mimickit.learning.low_level import load_low_level_policy
+
+    env = build_env(str(REPO_ROOT / "data/envs/ase_humanoid_env.yaml"),
+                    str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 4)
+    try:
+        policy = load_low_level_policy(str(REPO_ROOT / "data/agents/ase_humanoid_cpu_agent.yaml"),
+                                       str(REPO_ROOT / "data/models/ase_humanoid_model.pt"), env)
+        obs = env.reset()[0]
+        latents = torch.nn.functional.normalize(torch.randn(4, 64, generator=torch.Generator().manual_seed(1)), dim=-1)
+        expected = policy.skill_action(obs, latents).numpy()
+        got = session.run(["action"], {"obs": obs.numpy(), "latent": latents.numpy()})[0]
+        assert np.abs(got - expected).max() < 1e-5
+    finally:
+        env.close()
+
+
+def test_high_level_controller_exports_as_two_chained_policies(tmp_path):
+    """The ASE location controller: the high-level ONNX maps the task observation to a latent, the low-level one
+    (written beside it) maps the character part and that latent to PD targets; chained as the sidecar says they
+    give the framework's actions."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from mimickit.learning.low_level import build_env as build_composed_env
+
+    out = tmp_path / "hlc.onnx"
+    assert main(["export", "--model_file", str(REPO_ROOT / "data/models/ase_hlc_location_humanoid_model.pt"),
+                 "--out", str(out), "--arg_file", "args/ase_hlc_location_humanoid_args.txt"]) == 0
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    chain = sidecar["high_level"]
+    assert chain["llc_steps"] >= 1 and (tmp_path / chain["low_level_model"]).is_file()
+    high = ort.InferenceSession(str(out))
+    low = ort.InferenceSession(str(tmp_path / chain["low_level_model"]))
+    part = chain["low_level_inputs"]["obs"]
+    env = build_composed_env(str(REPO_ROOT / "data/envs/ase_hlc_location_humanoid_env.yaml"),
+                             str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 4)
+    try:
+        agent = build_agent(str(REPO_ROOT / "data/agents/ase_hlc_humanoid_cpu_agent.yaml"), env)
+        runner = Runner(env, agent)
+        runner.load(REPO_ROOT / "data/models/ase_hlc_location_humanoid_model.pt", resume=False)
+        runner.set_mode(EnvMode.TEST)
+        obs = runner._reset_all()
+        with torch.no_grad():
+            action, _ = agent.act(obs)
+        high_action = high.run(["action"], {"obs": obs.numpy()})[0]
+        assert np.abs(high_action - action.numpy()).max() < 1e-5
+        latent = high_action / np.linalg.norm(high_action, axis=-1, keepdims=True)
+        char_obs = obs.numpy()[:, part["start"]:part["start"] + part["size"]]
+        pd_target = low.run(["action"], {"obs": char_obs, "latent": latent.astype(np.float32)})[0]
+        expected = env.low_level.skill_action(obs[:, part["start"]:part["start"] + part["size"]],
+                                              torch.from_numpy(latent).float())
+        assert np.abs(pd_target - expected.numpy()).max() < 1e-5
+        assert sidecar["action"]["dim"] == pd_target.shape[1]
+    finally:
+        env.close()

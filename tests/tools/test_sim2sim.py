@@ -107,6 +107,13 @@ def test_bad_inputs_are_one_line_errors(exported, tmp_path, capsys, monkeypatch)
     del sidecar["rates"]
     no_field.with_suffix(".json").write_text(json.dumps(sidecar))
     refused(["--policy", str(no_field)], "the sidecar has no field 'rates'")
+    for field, phrase in (("latent", "a skill policy that takes a latent"),
+                          ("high_level", "a high-level controller over a skill policy")):
+        chained = copy(f"with_{field}")
+        sidecar = json.loads(chained.with_suffix(".json").read_text())
+        sidecar[field] = {}
+        chained.with_suffix(".json").write_text(json.dumps(sidecar))
+        refused(["--policy", str(chained)], phrase)
     refused(["--policy", str(exported), "--motion_file", "data/motions/g1/g1_walk.pkl"], "a clip of another character")
     refused(["--policy", str(exported), "--motion_file", str(tmp_path)], "cannot read the clip")
     refused(["--policy", str(exported), "--episodes", "0"], "--episodes must be >= 1")

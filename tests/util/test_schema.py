@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from mimickit.engines.engine import ENGINE_REGISTRY
-from mimickit.envs.env_builder import ENV_REGISTRY, HLC_SCHEMA
+from mimickit.envs.env_builder import ENV_REGISTRY
 from mimickit.learning.agent_builder import AGENT_REGISTRY
+from mimickit.learning.low_level import HLC_SCHEMA
 from mimickit.util.config import ConfigError, load_yaml
 from mimickit.util.schema import Field, bad_values, describe, validate
 
