@@ -36,8 +36,8 @@ def build_env(env_file: str, engine_file: str | None, num_envs: int, device: tor
     config = load_yaml(env_file)
     name = config.get("env_name")
     if name == "ase_hlc":  # a composition with a trained policy: built a layer up, where policies live
-        raise ConfigError(f"{env_file}: env_name ase_hlc drives a trained skill policy; build it with "
-                          f"mimickit.learning.low_level.build_env")
+        raise ConfigError(f"{env_file}: env_name ase_hlc drives a trained skill policy; the learning layer builds "
+                          f"it (learning/low_level.py: build_env, as mimickit's run does)")
     if motion_file:
         if "motion_file" not in config:
             raise ConfigError(f"{env_file}: --motion_file given, but this env ({config.get('env_name')!r}) "
