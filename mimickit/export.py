@@ -37,6 +37,11 @@ class DeterministicActor(nn.Module):
     the observation, append the latent as it is (as the ASE agent feeds it), actor MLP mean, unnormalise (env
     action units)."""
 
+    obs_mean: torch.Tensor  # buffers [obs_dim], [obs_dim], [A], [A]
+    obs_std: torch.Tensor
+    action_mean: torch.Tensor
+    action_std: torch.Tensor
+
     def __init__(self, agent: PPOAgent) -> None:
         super().__init__()
         self.register_buffer("obs_mean", agent.obs_norm.mean.clone())

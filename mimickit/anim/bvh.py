@@ -59,7 +59,10 @@ def parse_bvh(text: str, source: str = "bvh") -> BvhClip:
         except ValueError:
             raise MotionFileError(f"{source}: line {line}: expected a number, found {tok!r}") from None
 
-    names, parents, offsets, channels = [], [], [], []
+    names: list[str] = []
+    parents: list[int] = []
+    offsets: list[list[float]] = []
+    channels: list[list[str]] = []
 
     def joint(name: str, parent: int) -> None:
         index = len(names)
@@ -175,7 +178,7 @@ def _matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
     trace = float(m[0, 0] + m[1, 1] + m[2, 2])
     if trace > 0:
         s = 2.0 * math.sqrt(trace + 1.0)
-        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
+        q = [float(m[2, 1] - m[1, 2]) / s, float(m[0, 2] - m[2, 0]) / s, float(m[1, 0] - m[0, 1]) / s, 0.25 * s]
     else:
         i = int(torch.argmax(torch.diagonal(m)))
         j, k = (i + 1) % 3, (i + 2) % 3
@@ -185,7 +188,7 @@ def _matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
         q[j] = float(m[j, i] + m[i, j]) / s
         q[k] = float(m[k, i] + m[i, k]) / s
         q[3] = float(m[k, j] - m[j, k]) / s
-    return rot.quat_unit(torch.tensor([float(v) for v in q], dtype=torch.float64))
+    return rot.quat_unit(torch.tensor(q, dtype=torch.float64))
 
 
 def bvh_source(clip: BvhClip, length_unit: float = 0.01, up: str = "y", forward: str = "z",

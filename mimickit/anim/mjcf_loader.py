@@ -111,9 +111,10 @@ def _parse_body_joint(model: mujoco.MjModel, body: int, body_name: str, dof_idx:
     if num == 0:
         return Joint(body_name, JointType.FIXED, (0.0, 0.0, 0.0), dof_idx, 0), [], []
     if types == [hinge]:
-        axis = tuple(float(a) for a in model.jnt_axis[jnts[0]])
-        low, high = _joint_range(model, jnts[0])
-        return Joint(_joint_name(model, jnts[0]), JointType.HINGE, axis, dof_idx, 1), [low], [high]
+        ax = model.jnt_axis[jnts[0]]
+        lo, hi = _joint_range(model, jnts[0])
+        return (Joint(_joint_name(model, jnts[0]), JointType.HINGE, (float(ax[0]), float(ax[1]), float(ax[2])),
+                      dof_idx, 1), [lo], [hi])
     if types == [ball]:
         name = _joint_name(model, jnts[0])
         low, high = _ball_ranges(model, jnts[0], name, source)

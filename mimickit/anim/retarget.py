@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import mujoco
 import numpy as np
@@ -207,7 +208,8 @@ def retarget_source(source: SourceMotion, corr: Correspondence) -> tuple[Motion,
     mujoco.mj_kinematics(model, data)
 
     config = mink.Configuration(model)
-    tasks, targets = [], []
+    tasks: list[Any] = []  # mink tasks: a FrameTask per target body, then the posture task
+    targets = []
     for target, (src_body, pos_w, rot_w) in corr.bodies.items():
         task = mink.FrameTask(target, "body", position_cost=pos_w, orientation_cost=rot_w)
         tgt_rest = rot.wxyz_to_xyzw(torch.tensor(data.xquat[model.body(target).id].copy()))
@@ -248,14 +250,14 @@ def retarget_source(source: SourceMotion, corr: Correspondence) -> tuple[Motion,
     body_of_geom = [model.body(int(model.geom_bodyid[g])).name for g in range(model.ngeom)]
     geoms_of = {f: [g for g in range(model.ngeom) if body_of_geom[g] == f] for f in corr.feet}
     foot_geoms = [g for f in corr.feet for g in geoms_of[f]]
-    lowest, foot_xy = [], []
+    lowest_per_frame, foot_xy = [], []
     for q_k in qs:
         data.qpos[:] = q_k
         mujoco.mj_kinematics(model, data)
-        lowest.append(lowest_geom_point(model, data, foot_geoms) if foot_geoms else 0.0)
+        lowest_per_frame.append(lowest_geom_point(model, data, foot_geoms) if foot_geoms else 0.0)
         foot_xy.append([(data.xpos[model.body(f).id, :2].copy(), lowest_geom_point(model, data, geoms_of[f]))
                         for f in corr.feet])
-    lowest = np.array(lowest)
+    lowest = np.array(lowest_per_frame)
     penetration = max(0.0, -float(lowest.min()))
     qs[:, 2] -= lowest.min()  # the clip's lowest foot point on the ground: no frame goes below it
     skating = []

@@ -12,7 +12,7 @@ import abc
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mujoco
 import numpy as np
@@ -25,6 +25,9 @@ from mimickit.engines.mujoco_state import decode_state, write_state
 from mimickit.util.config import ConfigError
 from mimickit.util.paths import resolve_path
 from mimickit.util.schema import Field
+
+if TYPE_CHECKING:  # the renderers load OpenGL: imported only when a run shows or records
+    from mimickit.engines.mujoco_render import MujocoRecorder, MujocoViewer
 
 CHAR_ID = 0
 SCENE_SCHEMA: dict[str, Field] = {
@@ -62,9 +65,9 @@ class MujocoSceneEngine(Engine):
         self._record_video = record_video
         self._char: tuple[Path, np.ndarray, bool] | None = None
         self._static_objects: list[tuple[Path, np.ndarray, np.ndarray]] = []
-        self.scene: MujocoScene | None = None
-        self._viewer = None
-        self._recorder = None
+        self._scene: MujocoScene | None = None
+        self._viewer: MujocoViewer | None = None
+        self._recorder: MujocoRecorder | None = None
         self._record_env_ids = [0]  # the envs the recorder pictures, see start_video_recording
         # set by the backend in _init_backend: torch views [N, nq], [N, nv], [N, nsensordata] and their layout
         self._qpos: torch.Tensor
@@ -77,6 +80,13 @@ class MujocoSceneEngine(Engine):
         mujoco.set_mju_user_warning(_log_mujoco_warning)
 
     # ------------------------------------------------------------------------------- scene building
+    @property
+    def scene(self) -> MujocoScene:
+        """The compiled scene with its index maps and gains (built by :meth:`initialize`)."""
+        if self._scene is None:
+            raise RuntimeError("the engine's scene is built by initialize()")
+        return self._scene
+
     def add_character(self, char_file: str, start_pos: Sequence[float] = (0.0, 0.0, 1.0),
                       enable_self_collisions: bool = True) -> int:
         if self._char is not None:
@@ -99,9 +109,9 @@ class MujocoSceneEngine(Engine):
         if self._char is None:
             raise ConfigError("add a character before initialize()")
         char_file, start_pos, self_collisions = self._char
-        self.scene = build_scene(char_file, start_pos, self_collisions, self._static_objects,
-                                 sim_timestep=self.sim_timestep, integrator=self._integrator,
-                                 ground_friction=self._ground_friction, control_mode=self.control_mode)
+        self._scene = build_scene(char_file, start_pos, self_collisions, self._static_objects,
+                                  sim_timestep=self.sim_timestep, integrator=self._integrator,
+                                  ground_friction=self._ground_friction, control_mode=self.control_mode)
         self._kin_model = self.scene.kin_model
         self._init_backend()
         if self._visualize or self._record_video:

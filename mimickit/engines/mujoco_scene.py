@@ -22,6 +22,7 @@ Engine API's quantities (see ``mujoco_state.py``).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -74,8 +75,12 @@ class StateLayout:
 
     def to(self, device: torch.device | str) -> StateLayout:
         """The same layout with every tensor on ``device``."""
-        moved = {f.name: getattr(self, f.name) for f in fields(self)}
-        return StateLayout(**{k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in moved.items()})
+        moved = copy.copy(self)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, torch.Tensor):
+                setattr(moved, f.name, value.to(device))
+        return moved
 
 
 @dataclass
@@ -147,7 +152,7 @@ def _load_spec(path: Path) -> mujoco.MjSpec:
         raise ConfigError(f"{path}: MuJoCo could not load the file: {' '.join(str(err).split())}") from None
 
 
-def build_scene(char_file: Path, start_pos: Sequence[float], self_collisions: bool,
+def build_scene(char_file: Path, start_pos: Sequence[float] | np.ndarray, self_collisions: bool,
                 static_objects: Sequence[tuple[Path, np.ndarray, np.ndarray]], *, sim_timestep: float,
                 integrator: str, ground_friction: float, control_mode: ControlMode) -> MujocoScene:
     """Compile the scene of one environment (see module docstring). ``static_objects``: (file, position [3] m,

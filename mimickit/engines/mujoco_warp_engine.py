@@ -41,7 +41,7 @@ def _import_warp() -> tuple[Any, Any]:
     except ImportError:
         raise ConfigError("engine_name mujoco_warp needs MuJoCo Warp: pip install -e \".[warp]\" "
                           "(or pip install mujoco-warp)") from None
-    warp.config.quiet = True
+    warp.config.quiet = True  # type: ignore[attr-defined]  # a module-level setting its stubs omit
     warp.init()
     return warp, mujoco_warp
 
@@ -62,9 +62,9 @@ class MujocoWarpEngine(MujocoSceneEngine):
             raise ConfigError(f"{source}: the MuJoCo Warp engine runs on cpu or cuda devices, not {self.device}")
         self._wp, self._mjw = _import_warp()
         self._wp_device = "cpu" if self.device.type == "cpu" else f"cuda:{self.device.index or 0}"
-        self._warp_model = None
-        self._warp_data = None
-        self._graph = None
+        self._warp_model: Any = None  # mujoco_warp Model / Data and the captured CUDA graph, set by _init_backend
+        self._warp_data: Any = None
+        self._graph: Any = None
 
     def _init_backend(self) -> None:
         wp, mjw, m = self._wp, self._mjw, self.model

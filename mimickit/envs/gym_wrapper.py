@@ -8,7 +8,7 @@ the env. ``reset(seed=s)`` seeds torch's global generator, which the envs draw f
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -32,11 +32,10 @@ def _episode_flags(done: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 class GymEnv(gym.Env):
     """A single MimicKit environment (``num_envs`` must be 1) as a ``gymnasium.Env``."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": []}
-
     def __init__(self, env: BaseEnv) -> None:
         if env.num_envs != 1:
             raise ValueError(f"GymEnv wraps one environment; this one has {env.num_envs} (use GymVectorEnv)")
+        self.metadata = {"render_modes": []}
         self.env = env
         self.observation_space, self.action_space = _spaces(env)
 
@@ -66,9 +65,8 @@ class GymVectorEnv(gym.vector.VectorEnv):
     same step (``AutoresetMode.SAME_STEP``): the returned observation starts the next episode and
     ``info["final_obs"]`` holds the last one of the finished episode."""
 
-    metadata: ClassVar[dict[str, Any]] = {"autoreset_mode": AutoresetMode.SAME_STEP}
-
     def __init__(self, env: BaseEnv) -> None:
+        self.metadata = {"autoreset_mode": AutoresetMode.SAME_STEP}
         self.env = env
         self.num_envs = env.num_envs
         self.single_observation_space, self.single_action_space = _spaces(env)

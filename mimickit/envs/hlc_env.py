@@ -93,7 +93,7 @@ class HighLevelEnv(BaseEnv):
         self.done.fill_(int(DoneFlags.NULL))
         counted = torch.zeros(self.num_envs, device=self.device)
         metrics: dict[str, torch.Tensor] = {}
-        obs, info = self.inner.obs, {}
+        obs, info = self.inner.obs, dict[str, Any]()
         for _ in range(self.llc_steps):
             low_action = self.low_level.skill_action(obs[:, self.char_obs], latents)
             obs, task_reward, done, info = self.inner.step(low_action)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from mimickit.learning.amp_agent import AMPAgent
-from mimickit.learning.normalizer import DiffNormalizer
+from mimickit.learning.normalizer import DiffNormalizer, Normalizer
 
 
 class ADDAgent(AMPAgent):
@@ -20,10 +20,12 @@ class ADDAgent(AMPAgent):
     INFO_KEYS = ("disc_obs", "disc_obs_demo")
     REPLAY_FIELDS = ("disc_obs", "disc_obs_demo")
 
-    def _build_disc_normalizer(self, dim: int) -> torch.nn.Module:
+    def _build_disc_normalizer(self, dim: int) -> Normalizer | DiffNormalizer:
         return DiffNormalizer((dim,), clip=10.0)
 
     def _disc_input(self, disc_obs: torch.Tensor, disc_obs_demo: torch.Tensor | None = None) -> torch.Tensor:
+        if disc_obs_demo is None:
+            raise ValueError("ADD's discriminator compares the policy's window with the demo window at the same time")
         return self.disc_obs_norm.normalize(disc_obs_demo - disc_obs)
 
     def _record_disc_stats(self, disc_obs: torch.Tensor, disc_obs_demo: torch.Tensor) -> None:

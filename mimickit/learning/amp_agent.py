@@ -10,7 +10,7 @@ import torch
 from mimickit.envs.base_env import AdversarialEnv, BaseEnv
 from mimickit.learning.amp_model import Discriminator, disc_bce_loss, input_grad_sq, style_reward
 from mimickit.learning.base_agent import build_optimizer, optimizer_field
-from mimickit.learning.normalizer import Normalizer
+from mimickit.learning.normalizer import DiffNormalizer, Normalizer
 from mimickit.learning.ppo_agent import PPO_MODEL_SCHEMA, PPO_SCHEMA, PPOAgent, net_field
 from mimickit.learning.replay_buffer import ReplayBuffer
 from mimickit.util.config import ConfigError
@@ -78,7 +78,7 @@ class AMPAgent(PPOAgent):
         self.disc = Discriminator(model_config["disc_net"] or model_config["critic_net"], dim)
         self.disc_obs_norm = self._build_disc_normalizer(dim)
 
-    def _build_disc_normalizer(self, dim: int) -> torch.nn.Module:
+    def _build_disc_normalizer(self, dim: int) -> Normalizer | DiffNormalizer:
         return Normalizer((dim,), clip=10.0)
 
     def _build_optimizers(self) -> dict[str, torch.optim.Optimizer]:

@@ -15,6 +15,11 @@ class Normalizer(nn.Module):
     (count-weighted, in float64 so hundreds of millions of samples lose no precision).
     """
 
+    count: torch.Tensor  # buffers: samples merged so far [1], mean / std [*shape] (float32), mean of squares (float64)
+    mean: torch.Tensor
+    std: torch.Tensor
+    mean_sq: torch.Tensor
+
     def __init__(self, shape: tuple[int, ...], init_mean: torch.Tensor | None = None,
                  init_std: torch.Tensor | None = None, min_std: float = 1e-4, clip: float = float("inf")) -> None:
         super().__init__()
@@ -30,7 +35,7 @@ class Normalizer(nn.Module):
 
     def record(self, x: torch.Tensor) -> None:
         """Accumulate samples ``x [..., *shape]`` (all leading dims are samples)."""
-        flat = x.detach().reshape(-1, *self.mean.shape).double()  # stays on x's device: no host copy per batch
+        flat = x.detach().reshape(-1, *tuple(self.mean.shape)).double()  # stays on x's device: no host copy per batch
         if self._new_sum.device != flat.device:
             self._new_sum, self._new_sum_sq = self._new_sum.to(flat.device), self._new_sum_sq.to(flat.device)
         self._new_count += flat.shape[0]
@@ -76,6 +81,9 @@ class DiffNormalizer(nn.Module):
     """Scales differences ``x [..., *shape]`` by their running mean absolute value (no centring): ``clip(x /
     max(mean_abs, min_diff))``; ``mean_abs`` starts at ones and merges recorded batches count-weighted."""
 
+    count: torch.Tensor  # buffers: samples merged so far [1], mean absolute difference [*shape]
+    mean_abs: torch.Tensor
+
     def __init__(self, shape: tuple[int, ...], min_diff: float = 1e-4, clip: float = float("inf")) -> None:
         super().__init__()
         self.min_diff = min_diff
@@ -86,7 +94,7 @@ class DiffNormalizer(nn.Module):
         self._new_sum_abs = torch.zeros(shape, dtype=torch.float64)
 
     def record(self, x: torch.Tensor) -> None:
-        flat = x.detach().reshape(-1, *self.mean_abs.shape).double()  # stays on x's device
+        flat = x.detach().reshape(-1, *tuple(self.mean_abs.shape)).double()  # stays on x's device
         if self._new_sum_abs.device != flat.device:
             self._new_sum_abs = self._new_sum_abs.to(flat.device)
         self._new_count += flat.shape[0]

@@ -42,7 +42,7 @@ def write_video(stem: str | Path, frames: list[np.ndarray], frame_time: float) -
         with imageio.get_writer(path, fps=1.0 / frame_time, codec="libx264", quality=7,
                                 macro_block_size=1) as writer:
             for frame in frames:
-                writer.append_data(frame)
+                writer.append_data(frame)  # type: ignore[attr-defined]  # the v2 writer's method
         return path
     path = stem.with_suffix(".gif")
     write_gif(path, frames, frame_time)
