@@ -3,6 +3,7 @@ the style reward, mixed with the env's task reward."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -179,6 +180,13 @@ class AMPAgent(PPOAgent):
         self.disc_obs_norm.update()
 
     # ----------------------------------------------------------------------------- checkpoints
+    def progress_figures(self, row: dict[str, Any]) -> str:
+        """The env pays no reward here, the discriminator does: its mean reward and its accuracy on policy and
+        demo samples."""
+        agent_acc, demo_acc = row.get("Disc_Agent_Acc", math.nan), row.get("Disc_Demo_Acc", math.nan)
+        return (f" | disc reward {row.get('Disc_Reward_Mean', math.nan):5.3f} acc agent {agent_acc:4.2f} "
+                f"demo {demo_acc:4.2f}")
+
     def signature(self) -> dict[str, Any]:
         return {**super().signature(), "disc_obs_dim": int(self.disc_env.disc_obs_dim)}
 

@@ -4,6 +4,7 @@ makes different latents act differently."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -89,6 +90,11 @@ class ASEAgent(AMPAgent):
         """The discriminator's style reward ``[n]`` for discriminator observations ``[n, d]`` (no gradients)."""
         with torch.no_grad():
             return style_reward(self.disc(self._disc_input(disc_obs)), self.disc_reward_scale)
+
+    def progress_figures(self, row: dict[str, Any]) -> str:
+        """AMP's figures and the encoder reward: how well the encoder recovers the latent from the motion, in
+        [0, 1]."""
+        return f"{super().progress_figures(row)} | enc reward {row.get('Enc_Reward_Mean', math.nan):5.3f}"
 
     # ----------------------------------------------------------------------------------- latents
     def resample_latents(self, env_ids: torch.Tensor) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from mimickit.envs.base_env import BaseEnv
-from mimickit.learning.ppo_agent import POLICY_GRADIENT_SCHEMA, PPOAgent, action_bound_loss
+from mimickit.learning.ppo_agent import POLICY_GRADIENT_SCHEMA, PPOAgent
 from mimickit.learning.replay_buffer import TrajectoryReplay
 from mimickit.util import distributed
 from mimickit.util.config import ConfigError
@@ -91,32 +91,17 @@ class AWRAgent(PPOAgent):
                 yield perm[start:start + size]
                 done += 1
 
-    def _update_model(self) -> dict[str, float]:
-        c, data = self.config, self._train
-        norm_obs = self._norm_obs(data["obs"])
-        steps = {k: c[f"{k}_steps"] for k in ("actor", "critic")}
-        critic_losses = []
-        for idx in self._replay_minibatches(c["critic_batch_size"], c["critic_epochs"],
-                                            steps["critic"]):
-            loss = (data["target_value"][idx] - self.model.value(norm_obs[idx])).pow(2).mean()
-            self._step("critic", loss)
-            critic_losses.append(loss.item())
-        bound_w, entropy_w, reg_w = c["action_bound_weight"], c["action_entropy_weight"], c["action_reg_weight"]
-        actor_losses, bound_losses = [], []
-        for idx in self._replay_minibatches(c["actor_batch_size"], c["actor_epochs"],
-                                            steps["actor"]):
-            mean = self.model.action_mean(norm_obs[idx])
-            log_prob = self.model.policy.log_prob(mean, data["norm_action"][idx])
-            awr_loss = -(data["a_weight"][idx] * log_prob).mean()
-            bound = action_bound_loss(mean).mean()
-            loss = (awr_loss + bound_w * bound - entropy_w * self.model.policy.entropy()
-                    + reg_w * mean.pow(2).sum(-1).mean())
-            self._step("actor", loss)
-            actor_losses.append(awr_loss.item())
-            bound_losses.append(bound.item())
-        mean_of = lambda xs: sum(xs) / max(len(xs), 1)  # noqa: E731
-        return {"critic_loss": mean_of(critic_losses), "actor_loss": mean_of(actor_losses),
-                "action_bound_loss": mean_of(bound_losses)}
+    def _update_data(self) -> dict[str, torch.Tensor]:
+        return self._train
+
+    def _network_batches(self, network: str) -> Iterator[torch.Tensor]:
+        c = self.config
+        return self._replay_minibatches(c[f"{network}_batch_size"], c[f"{network}_epochs"], c[f"{network}_steps"])
+
+    def _policy_loss(self, log_prob: torch.Tensor, data: dict[str, torch.Tensor],
+                     idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Advantage-weighted regression: ``-mean(w log pi(a|s))``."""
+        return -(data["a_weight"][idx] * log_prob).mean(), {}
 
     def training_state(self) -> dict[str, torch.Tensor]:
         return {f"replay.{k}": v for k, v in self.replay.state_dict().items()} if self.replay.capacity > 1 else {}

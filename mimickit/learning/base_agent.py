@@ -188,6 +188,11 @@ class BaseAgent(nn.Module, abc.ABC):
     def _update_normalizers(self) -> None:
         self.obs_norm.update()
 
+    def progress_figures(self, row: dict[str, Any]) -> str:
+        """Extra figures for the one-line progress print, read from this iteration's log ``row`` (its columns
+        are the ``train_info`` keys title-cased): e.g. `` | disc reward 0.412``. None by default."""
+        return ""
+
     def normalizer_info(self) -> dict[str, float]:
         """Summary of the observation statistics, for the log."""
         return {"Obs_Norm_Mean": float(self.obs_norm.mean.abs().mean()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -182,38 +183,52 @@ class PPOAgent(BaseAgent):
             torch.nn.utils.clip_grad_norm_([p for g in opt.param_groups for p in g["params"]], self._grad_clip[name])
         opt.step()
 
+    def _update_data(self) -> dict[str, torch.Tensor]:
+        """The samples this iteration's update learns from, flat ``[S, ...]``: ``obs``, ``norm_action``,
+        ``target_value`` and what :meth:`_policy_loss` reads (PPO: this rollout's ``log_prob`` and ``adv``)."""
+        return self.buffer.flat(["obs", "norm_action", "log_prob", "target_value", "adv"])
+
+    def _network_batches(self, network: str) -> Iterator[torch.Tensor]:
+        """Minibatch indices into :meth:`_update_data` for ``network`` (``critic`` or ``actor``): PPO makes
+        ``<network>_epochs`` passes over the rollout in minibatches of ``<network>_batch_size x num_envs``."""
+        return self._minibatches(self.config[f"{network}_batch_size"], self.config[f"{network}_epochs"])
+
+    def _policy_loss(self, log_prob: torch.Tensor, data: dict[str, torch.Tensor],
+                     idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """The actor's policy-gradient loss on minibatch ``idx`` given the current ``log_prob`` of its actions,
+        and figures to log (means over minibatches). PPO: the clipped surrogate, clip fraction, ratio."""
+        surrogate, clip_frac, ratio = ppo_surrogate_loss(log_prob, data["log_prob"][idx], data["adv"][idx],
+                                                         self.config["ppo_clip_ratio"])
+        return surrogate, {"clip_frac": clip_frac.item(), "imp_ratio": ratio.item()}
+
     def _update_model(self) -> dict[str, float]:
+        """Critic regression on ``target_value``, then the actor on :meth:`_policy_loss` plus the action bound,
+        entropy and regularisation terms and any :meth:`_extra_actor_loss`, in :meth:`_network_batches`."""
         c = self.config
-        data = self.buffer.flat(["obs", "norm_action", "log_prob", "target_value", "adv"])
+        data = self._update_data()
         norm_obs = self._norm_obs(data["obs"])
-        sums = {"critic_loss": 0.0, "actor_loss": 0.0, "clip_frac": 0.0, "imp_ratio": 0.0, "action_bound_loss": 0.0}
-        n_critic = n_actor = 0
-        for idx in self._minibatches(c["critic_batch_size"], c["critic_epochs"]):
+        critic_sum, n_critic = 0.0, 0
+        for idx in self._network_batches("critic"):
             loss = (data["target_value"][idx] - self.model.value(norm_obs[idx])).pow(2).mean()
             self._step("critic", loss)
-            sums["critic_loss"] += loss.item()
+            critic_sum += loss.item()
             n_critic += 1
         bound_w, entropy_w, reg_w = c["action_bound_weight"], c["action_entropy_weight"], c["action_reg_weight"]
-        clip_ratio = c["ppo_clip_ratio"]
-        for idx in self._minibatches(c["actor_batch_size"], c["actor_epochs"]):
+        sums: dict[str, float] = {"actor_loss": 0.0}
+        n_actor = 0
+        for idx in self._network_batches("actor"):
             mean = self.model.action_mean(norm_obs[idx])
             log_prob = self.model.policy.log_prob(mean, data["norm_action"][idx])
-            surrogate, clip_frac, ratio = ppo_surrogate_loss(log_prob, data["log_prob"][idx], data["adv"][idx],
-                                                             clip_ratio)
+            policy_loss, figures = self._policy_loss(log_prob, data, idx)
             bound = action_bound_loss(mean).mean()
-            loss = (surrogate + bound_w * bound - entropy_w * self.model.policy.entropy()
+            loss = (policy_loss + bound_w * bound - entropy_w * self.model.policy.entropy()
                     + reg_w * mean.pow(2).sum(-1).mean())
             extra = self._extra_actor_loss(norm_obs[idx], mean)
             if extra is not None:
                 loss = loss + extra[0]
-                for name, value in extra[1].items():
-                    sums[name] = sums.get(name, 0.0) + value
             self._step("actor", loss)
-            sums["actor_loss"] += surrogate.item()
-            sums["clip_frac"] += clip_frac.item()
-            sums["imp_ratio"] += ratio.item()
-            sums["action_bound_loss"] += bound.item()
+            for name, value in (("actor_loss", policy_loss.item()), *figures.items(),
+                                ("action_bound_loss", bound.item()), *(extra[1].items() if extra else ())):
+                sums[name] = sums.get(name, 0.0) + value
             n_actor += 1
-        out = {"critic_loss": sums["critic_loss"] / max(n_critic, 1)}
-        out.update({k: v / max(n_actor, 1) for k, v in sums.items() if k != "critic_loss"})
-        return out
+        return {"critic_loss": critic_sum / max(n_critic, 1), **{k: v / max(n_actor, 1) for k, v in sums.items()}}

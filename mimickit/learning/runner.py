@@ -257,11 +257,7 @@ class Runner:
         for key in sorted(set(row) - STANDARD_TEST_COLUMNS):  # task figures, e.g. Test_Location_Success
             if key.startswith("Test_"):
                 extras += f" | test {key[5:].lower()} {row[key]:6.3f}"
-        if "Disc_Reward_Mean" in row:  # adversarial agents: the env pays no reward, the discriminator does
-            agent_acc, demo_acc = row.get("Disc_Agent_Acc", math.nan), row.get("Disc_Demo_Acc", math.nan)
-            extras += f" | disc reward {row['Disc_Reward_Mean']:5.3f} acc agent {agent_acc:4.2f} demo {demo_acc:4.2f}"
-        if "Enc_Reward_Mean" in row:  # ASE: how well the encoder recovers the latent from the motion, in [0, 1]
-            extras += f" | enc reward {row['Enc_Reward_Mean']:5.3f}"
+        extras += self.agent.progress_figures(row)
         tested = self.last_test_info.get("iteration")  # the figures after it come from the test at that iteration
         test = f"test@{int(tested)}" if tested is not None else "test"
         print(f"iter {self.iteration:6d} | samples {self.sample_count:>11,d} | {rate:8,.0f} samples/s | "
