@@ -223,7 +223,7 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
     check_logger_available(args["logger"])
     env = build_env(args["env_config"], args["engine_config"] or None, args["num_envs"], device,
                     visualize=args["visualize"] and main_process, record_video=args["video"] and main_process,
-                    motion_file=args["motion_file"])
+                    motion_file=args["motion_file"], worker=distributed.this_worker())
     try:
         agent = build_agent(args["agent_config"], env, device)
         distributed.broadcast_module(agent)  # every worker starts from rank 0's networks

@@ -23,6 +23,7 @@ from mimickit.engines.engine import ENGINE_SCHEMA, Engine
 from mimickit.engines.mujoco_scene import INTEGRATORS, MujocoScene, StateLayout, build_scene
 from mimickit.engines.mujoco_state import decode_state, write_state
 from mimickit.util.config import ConfigError
+from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.paths import resolve_path
 from mimickit.util.schema import Field
 
@@ -56,8 +57,10 @@ class MujocoSceneEngine(Engine):
     SCHEMA = SCENE_SCHEMA
 
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
-                 source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
+                 source: str = "engine config", visualize: bool = False, record_video: bool = False,
+                 worker: WorkerPlace = LONE_WORKER) -> None:
         super().__init__(config, num_envs, device, source)
+        self.worker = worker
         self._integrator = self.config["integrator"]
         self._ground_friction = self.config["ground_friction"]
         self._fault_max_vel = self.config["fault_max_vel"]

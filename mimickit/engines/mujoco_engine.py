@@ -22,7 +22,7 @@ import torch
 from mimickit.engines.engine import ControlMode
 from mimickit.engines.mujoco_common import SCENE_SCHEMA, MujocoSceneEngine
 from mimickit.engines.mujoco_state import explicit_pd_torque
-from mimickit.util import distributed
+from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.schema import Field
 
 _STATE_SPEC = mujoco.mjtState.mjSTATE_FULLPHYSICS
@@ -43,10 +43,10 @@ class MujocoEngine(MujocoSceneEngine):
     SCHEMA = MUJOCO_SCHEMA
 
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
-                 source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
-        super().__init__(config, num_envs, device, source, visualize, record_video)
-        self._num_threads = self.config["num_threads"] or max(1, (os.cpu_count() or 1)
-                                                                      // distributed.local_world_size())
+                 source: str = "engine config", visualize: bool = False, record_video: bool = False,
+                 worker: WorkerPlace = LONE_WORKER) -> None:
+        super().__init__(config, num_envs, device, source, visualize, record_video, worker)
+        self._num_threads = self.config["num_threads"] or max(1, (os.cpu_count() or 1) // worker.local_world_size)
         self._num_faults = 0
         self._rollout = None
 

@@ -22,6 +22,7 @@ from mimickit.engines.engine import ControlMode
 from mimickit.engines.mujoco_common import SCENE_SCHEMA, MujocoSceneEngine
 from mimickit.engines.mujoco_state import explicit_pd_torque
 from mimickit.util.config import ConfigError
+from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.schema import Field
 
 WARP_SCHEMA: dict[str, Field] = {
@@ -56,8 +57,9 @@ class MujocoWarpEngine(MujocoSceneEngine):
     SCHEMA = WARP_SCHEMA
 
     def __init__(self, config: dict[str, Any], num_envs: int, device: torch.device | str = "cpu",
-                 source: str = "engine config", visualize: bool = False, record_video: bool = False) -> None:
-        super().__init__(config, num_envs, device, source, visualize, record_video)
+                 source: str = "engine config", visualize: bool = False, record_video: bool = False,
+                 worker: WorkerPlace = LONE_WORKER) -> None:
+        super().__init__(config, num_envs, device, source, visualize, record_video, worker)
         if self.device.type not in ("cpu", "cuda"):
             raise ConfigError(f"{source}: the MuJoCo Warp engine runs on cpu or cuda devices, not {self.device}")
         self._wp, self._mjw = _import_warp()

@@ -16,6 +16,7 @@ from mimickit.envs.episode_stats import EpisodeMeans, StepMeans
 from mimickit.envs.terms.observations import compute_char_obs
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
+from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.schema import Field, validate
 
 ObsTerm = Callable[[torch.Tensor | None], torch.Tensor]  # env_ids (all if None) -> [n, d]
@@ -85,17 +86,18 @@ class CharEnv(BaseEnv):
 
     def __init__(self, config: dict[str, Any], engine_config: dict[str, Any], num_envs: int,
                  device: torch.device | str = "cpu", visualize: bool = False, record_video: bool = False,
-                 source: str = "env config") -> None:
+                 source: str = "env config", worker: WorkerPlace = LONE_WORKER) -> None:
         self.config = validate(config, self.SCHEMA, source)
         config = self.config
         self.source = source
+        self.worker = worker
         self.num_envs = num_envs
         self.device = torch.device(device)
         self.episode_length = config["episode_length"]
         self.global_obs = config["global_obs"]
         self.root_height_obs = config["root_height_obs"]
         self.engine: Engine = build_engine(engine_config, num_envs, self.device, source=source,
-                                           visualize=visualize, record_video=record_video)
+                                           visualize=visualize, record_video=record_video, worker=worker)
         self.char_id = self._configure_engine(self.engine)
         self.engine.initialize()
         self.engine.set_camera_follow(config["camera_mode"] == "track")

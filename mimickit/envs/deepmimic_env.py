@@ -18,7 +18,6 @@ from mimickit.envs.terms.rewards import (
     compute_tracking_reward,
 )
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
-from mimickit.util import distributed
 from mimickit.util.config import ConfigError
 from mimickit.util.schema import Field
 
@@ -69,7 +68,7 @@ class DeepMimicEnv(CharEnv):
     def _build_task(self) -> None:
         cfg = self.config
         self.motion_lib = MotionLib(cfg["motion_file"], self.kin_model, self.device)
-        world, rank = distributed.world_size(), distributed.rank()
+        world, rank = self.worker.world_size, self.worker.rank
         if world > 1 and self.motion_lib.num_motions >= world:  # each worker trains on its share of the clips
             self.motion_lib.sample_only(torch.arange(rank, self.motion_lib.num_motions, world))
         self.enable_early_termination = cfg["enable_early_termination"]

@@ -15,6 +15,7 @@ from mimickit.envs.task_location_env import TaskLocationEnv
 from mimickit.envs.task_steering_env import TaskSteeringEnv
 from mimickit.envs.view_motion_env import ViewMotionEnv
 from mimickit.util.config import ConfigError, load_yaml
+from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.schema import validate
 
 ENV_REGISTRY: dict[str, type[CharEnv]] = {
@@ -30,9 +31,11 @@ ENV_REGISTRY: dict[str, type[CharEnv]] = {
 
 
 def build_env(env_file: str, engine_file: str | None, num_envs: int, device: torch.device | str = "cpu",
-              visualize: bool = False, record_video: bool = False, motion_file: str = "") -> BaseEnv:
+              visualize: bool = False, record_video: bool = False, motion_file: str = "",
+              worker: WorkerPlace = LONE_WORKER) -> BaseEnv:
     """The environment of ``env_file``; its ``engine:`` mapping overrides keys of ``engine_file``, and a
-    non-empty ``motion_file`` replaces the config's clip or dataset."""
+    non-empty ``motion_file`` replaces the config's clip or dataset. ``worker``: this process's place among
+    training workers (they share a dataset's clips; the CPU engine divides the cores among them)."""
     config = load_yaml(env_file)
     name = config.get("env_name")
     if name == "ase_hlc":  # a composition with a trained policy: built a layer up, where policies live
@@ -51,4 +54,4 @@ def build_env(env_file: str, engine_file: str | None, num_envs: int, device: tor
     engine_config = load_engine_config(engine_file, config["engine"])
     print(f"Building {name} env with {num_envs} envs", flush=True)
     return env_cls(config, engine_config, num_envs, device, visualize=visualize, record_video=record_video,
-                   source=str(env_file))
+                   source=str(env_file), worker=worker)

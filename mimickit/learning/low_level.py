@@ -15,6 +15,7 @@ from mimickit.learning.agent_builder import build_agent
 from mimickit.learning.ase_agent import ASEAgent
 from mimickit.learning.checkpoints import load_agent_weights
 from mimickit.util.config import ConfigError, load_yaml
+from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.paths import resolve_path
 from mimickit.util.schema import Field, validate
 
@@ -96,15 +97,17 @@ def load_low_level_policy(agent_file: str, model_file: str, inner: CharEnv) -> A
 
 
 def build_env(env_file: str, engine_file: str | None, num_envs: int, device: torch.device | str = "cpu",
-              visualize: bool = False, record_video: bool = False, motion_file: str = "") -> BaseEnv:
+              visualize: bool = False, record_video: bool = False, motion_file: str = "",
+              worker: WorkerPlace = LONE_WORKER) -> BaseEnv:
     """The env of ``env_file``: ``env_name: ase_hlc`` composes its ``task_env`` with the frozen ASE policy
     ``llc_model`` (built from ``llc_agent``), ``llc_steps`` control steps per high-level action, reward weights
     ``task_reward_w`` / ``style_reward_w``; every other env is :func:`mimickit.envs.env_builder.build_env`'s."""
     config: dict[str, Any] = load_yaml(env_file)
     if config.get("env_name") != "ase_hlc":
-        return build_plain_env(env_file, engine_file, num_envs, device, visualize, record_video, motion_file)
+        return build_plain_env(env_file, engine_file, num_envs, device, visualize, record_video, motion_file, worker)
     config = validate(config, HLC_SCHEMA, str(env_file))
-    inner = build_plain_env(config["task_env"], engine_file, num_envs, device, visualize, record_video, motion_file)
+    inner = build_plain_env(config["task_env"], engine_file, num_envs, device, visualize, record_video, motion_file,
+                            worker)
     if not isinstance(inner, CharEnv):
         inner.close()
         raise ConfigError(f"{env_file}: task_env {config['task_env']} is not a character env")

@@ -10,10 +10,30 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class WorkerPlace:
+    """Where a process sits among the training workers, handed to what it builds (envs share clips by it,
+    engines size their thread pools by it): ``rank`` of ``world_size`` workers, ``local_world_size`` of them
+    on this machine. The default is a lone process."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_world_size: int = 1
+
+
+LONE_WORKER = WorkerPlace()  # the default place: a single training process
+
+
+def this_worker() -> WorkerPlace:
+    """This process's place in the running process group (a lone process without one)."""
+    return WorkerPlace(rank(), world_size(), local_world_size())
 
 
 def is_distributed() -> bool:

@@ -48,18 +48,6 @@ def _worker(rank: int, port: int, out: str) -> None:
         distributed.shutdown()
 
 
-def _clip_share_worker(rank: int, port: int, out: str) -> None:
-    distributed.init(rank, 2, torch.device("cpu"), master_port=port)
-    try:
-        env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
-                        str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2,
-                        motion_file="data/datasets/dataset_humanoid_locomotion.yaml")
-        torch.save(env.motion_lib.weights, f"{out}/weights{rank}.pt")
-        env.close()
-    finally:
-        distributed.shutdown()
-
-
 def _teardown_worker(rank: int, port: int, out: str) -> None:
     distributed.init(rank, 2, torch.device("cpu"), master_port=port)
     torch.optim.Adam(torch.nn.Linear(2, 2).parameters())  # the first optimizer imports torch._dynamo
@@ -80,10 +68,18 @@ def test_shutdown_stops_the_communication_threads(tmp_path):
         assert not [n for n in names if "gloo" in n or n.startswith("pt_")], names
 
 
-def test_workers_share_the_clips_of_a_dataset(tmp_path):
-    mp.start_processes(_clip_share_worker, args=(distributed.free_port(), str(tmp_path)), nprocs=2, join=True,
-                       start_method="spawn")
-    w0, w1 = (torch.load(tmp_path / f"weights{r}.pt", weights_only=True) for r in (0, 1))
+def test_workers_share_the_clips_of_a_dataset():
+    """The env learns its place among the workers from run.py (not from the process group): worker r of 2 samples
+    every second clip from r."""
+    weights = []
+    for rank in (0, 1):
+        env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
+                        str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2,
+                        motion_file="data/datasets/dataset_humanoid_locomotion.yaml",
+                        worker=distributed.WorkerPlace(rank=rank, world_size=2, local_world_size=2))
+        weights.append(env.motion_lib.weights.clone())
+        env.close()
+    w0, w1 = weights
     assert w0.numel() == 7 and torch.count_nonzero(w0[1::2]) == 0 and torch.count_nonzero(w1[0::2]) == 0
     assert w0.sum().item() == pytest.approx(1.0) and w1.sum().item() == pytest.approx(1.0)
 
