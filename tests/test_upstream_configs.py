@@ -32,6 +32,9 @@ def test_upstream_training_arg_files_train_unchanged(upstream_folder, capsys, na
     out = capsys.readouterr().out
     assert "upstream's engine_name" in out and "runs on MimicKit's mujoco engine" in out
     assert (upstream_folder / "output/model.pt").is_file() and (upstream_folder / "output/log.txt").is_file()
+    # upstream's AMP-family envs repeat DeepMimic's reward block: accepted, and said to be unused
+    unused_rewards = "reward_key_pos_scale, reward_key_pos_w" in out and "not read by this env" in out
+    assert unused_rewards == (not name.startswith("deepmimic_"))
 
 
 def test_upstream_view_motion_plays_unchanged(upstream_folder):

@@ -4,17 +4,22 @@ the same observation from the clips (``fetch_disc_obs_demo``), and pays no rewar
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import torch
 
 from mimickit.envs.base_env import EnvMode
-from mimickit.envs.deepmimic_env import DEEPMIMIC_SCHEMA, DeepMimicEnv
+from mimickit.envs.deepmimic_env import CLIP_ENV_SCHEMA, DeepMimicEnv
 from mimickit.envs.terms.observations import compute_amp_disc_obs
+from mimickit.envs.terms.rewards import TRACKING_TERMS, TrackingTerm, reward_schema
 from mimickit.util.schema import Field
 
 AMP_SCHEMA: dict[str, Field] = {
-    **DEEPMIMIC_SCHEMA,
+    **CLIP_ENV_SCHEMA,
+    # upstream's AMP-family configs repeat DeepMimic's reward block, which the discriminator's reward replaces
+    **{key: replace(field, kind=object, default=None, ge=None, ignored=True)
+       for key, field in reward_schema(TRACKING_TERMS).items()},
     "num_disc_obs_steps": Field(int, help="states in the discriminator's window (T)", ge=1),
     "disc_dof_vel_obs": Field(bool, True, "DoF velocities in the discriminator observation"),
 }
@@ -30,6 +35,8 @@ class AMPEnv(DeepMimicEnv):
     """
 
     SCHEMA = AMP_SCHEMA
+    # the discriminator pays the style reward; task envs add their task reward
+    REWARD_TERMS: ClassVar[dict[str, TrackingTerm]] = {}
     SHOW_REFERENCE = False  # style imitation follows no single clip
 
     def _build_task(self) -> None:

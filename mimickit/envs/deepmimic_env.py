@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 
 from mimickit.anim.motion import LoopMode
@@ -12,17 +14,20 @@ from mimickit.envs.char_env import CHAR_ENV_SCHEMA, CharEnv, ObsTerm
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_phase_obs, compute_target_obs
 from mimickit.envs.terms.rewards import (
-    REWARD_TERMS,
-    TrackingRewardConfig,
+    TRACKING_TERMS,
     TrackingState,
-    compute_tracking_reward,
+    TrackingTerm,
+    compose_reward,
+    configured_terms,
+    reward_schema,
+    tracking_frames,
 )
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
 from mimickit.util.config import ConfigError
 from mimickit.util.schema import Field
 
 ACTION_CENTERS = ("range", "motion_mean")
-DEEPMIMIC_SCHEMA: dict[str, Field] = {
+CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips (DeepMimic, AMP, ADD, ASE, tasks)
     **CHAR_ENV_SCHEMA,
     "motion_file": Field(str, help="reference clip (.pkl) or dataset (.yaml)"),
     "enable_early_termination": Field(bool, help="end episodes on undesired ground contact (and pose error)"),
@@ -47,9 +52,8 @@ DEEPMIMIC_SCHEMA: dict[str, Field] = {
                              "(upstream's configs: [2, 0, 0], beside the character)", unit="m", item=float),
     "log_tracking_error": Field(bool, False, "accepted for upstream's configs; Test_E_Pos and Test_E_Vel are "
                                              "always logged"),
-    **{f"reward_{t}_w": Field(float, help=f"weight of the {t} reward term", ge=0) for t in REWARD_TERMS},
-    **{f"reward_{t}_scale": Field(float, help=f"error scale of the {t} reward term", ge=0) for t in REWARD_TERMS},
 }
+DEEPMIMIC_SCHEMA: dict[str, Field] = {**CLIP_ENV_SCHEMA, **reward_schema(TRACKING_TERMS)}
 
 
 class DeepMimicEnv(CharEnv):
@@ -63,6 +67,8 @@ class DeepMimicEnv(CharEnv):
     """
 
     SCHEMA = DEEPMIMIC_SCHEMA
+    # the reward terms this env offers; their weights and scales come from its config
+    REWARD_TERMS: ClassVar[dict[str, TrackingTerm]] = TRACKING_TERMS
     SHOW_REFERENCE = True  # recorded video draws the reference pose as a ghost
 
     def _build_task(self) -> None:
@@ -103,8 +109,7 @@ class DeepMimicEnv(CharEnv):
             raise ConfigError(f"{self.source}: action_center {self.action_center!r} applies to absolute actions; "
                               f"residual_action already centres them on the reference")
         self.track_root = self.enable_tar_obs and self.global_obs
-        self.reward_cfg = TrackingRewardConfig(**{f"{t}_{k}": cfg[f"reward_{t}_{k}"]
-                                                  for t in REWARD_TERMS for k in ("w", "scale")})
+        self.reward_terms = configured_terms(cfg, self.REWARD_TERMS)
         num_joints = self.kin_model.num_joints
         joint_err_w = torch.tensor(cfg["joint_err_w"] or [1.0] * num_joints, dtype=torch.float32)
         if joint_err_w.numel() != num_joints:
@@ -234,8 +239,8 @@ class DeepMimicEnv(CharEnv):
 
     def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         sim, ref = self._tracking_states()
-        return compute_tracking_reward(sim, ref, self.reward_cfg, self.joint_err_w, self.dof_err_w,
-                                       self.track_root, self.root_height_obs)
+        frames = tracking_frames(sim, ref, self.joint_err_w, self.dof_err_w, self.track_root, self.root_height_obs)
+        return compose_reward(frames, self.reward_terms)
 
     def _compute_metrics(self) -> dict[str, torch.Tensor]:
         """TEST mode: the paper's tracking errors of this step, ``e_pos`` [m] (Eq. 2) and ``e_vel`` [rad/s]

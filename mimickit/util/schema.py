@@ -44,6 +44,7 @@ class Field:
     schema: dict[str, Field] | None = None
     nullable: bool = False
     finite: bool = True
+    ignored: bool = False  # accepted only because upstream's configs carry it; nothing reads it (a notice says so)
 
     def allowed(self) -> str:
         """What this key accepts, in words (for errors and listings)."""
@@ -130,8 +131,14 @@ def validate(config: dict[str, Any], schema: dict[str, Field], source: str) -> d
     missing = [key for key, field in schema.items() if field.default is REQUIRED and key not in config]
     if missing:
         raise ConfigError(f"{source}: missing required key(s) {missing}")
+    ignored = sorted(key for key in config if schema[key].ignored)
+    if ignored:
+        print(f"note: {source}: {', '.join(ignored)} not read by this env (upstream's configs carry them); ignored",
+              flush=True)
     out: dict[str, Any] = {}
     for key, field in schema.items():
+        if field.ignored:
+            continue
         if key in config:
             out[key] = field.check(config[key], f"{source}: {key}")
         else:
@@ -143,6 +150,9 @@ def describe(schema: dict[str, Field], indent: str = "") -> str:
     """A listing of every key: name, what it accepts, default and meaning (nested mappings indented)."""
     lines = []
     for key, field in schema.items():
+        if field.ignored:
+            lines.append(f"{indent}{key}: accepted from upstream's configs and ignored (nothing here reads it)")
+            continue
         default = "required" if field.default is REQUIRED else f"default {field.default!r}"
         lines.append(f"{indent}{key}: {field.allowed()}; {default}" + (f" — {field.help}" if field.help else ""))
         if field.schema is not None:
@@ -153,6 +163,8 @@ def describe(schema: dict[str, Field], indent: str = "") -> str:
 def bad_values(field: Field) -> list[Any]:
     """Values this field must refuse: a wrong type and, where it has a range or choices, one outside it
     (for generated bad-input tests)."""
+    if field.ignored:
+        return []
     wrong_type = {bool: "banana", int: "banana", float: "banana", str: 12345, list: "banana", dict: "banana"}
     values = [] if field.kind is object else [wrong_type[field.kind]]
     kind = field.item if field.kind is list else field.kind

@@ -1,30 +1,20 @@
-"""The DeepMimic tracking reward as a pure function of simulated and reference state."""
+"""Reward terms as pure functions of simulated and reference state, composed by config.
+
+The tracking reward is ``sum_t w_t exp(-s_t err_t)`` over the terms an env offers (:data:`TRACKING_TERMS`), each
+an error function of the two characters seen in a shared comparison frame (:class:`TrackingFrames`); an env's
+config gives each term's weight ``reward_<term>_w`` and scale ``reward_<term>_scale`` (:func:`reward_schema`),
+so a term is dropped with weight 0 and a new term is a function plus a registry line.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 
 from mimickit.util import rotations as rot
-
-REWARD_TERMS = ("pose", "vel", "root_pose", "root_vel", "key_pos")
-
-
-@dataclass(frozen=True)
-class TrackingRewardConfig:
-    """Weights ``w`` and error scales ``s`` of the five terms ``w exp(-s err)``."""
-
-    pose_w: float
-    vel_w: float
-    root_pose_w: float
-    root_vel_w: float
-    key_pos_w: float
-    pose_scale: float
-    vel_scale: float
-    root_pose_scale: float
-    root_vel_scale: float
-    key_pos_scale: float
+from mimickit.util.schema import Field
 
 
 @dataclass
@@ -40,52 +30,104 @@ class TrackingState:
     key_pos: torch.Tensor  # [N, K, 3]
 
 
-def _heading_frame(state: TrackingState) -> tuple[torch.Tensor, ...]:
+@dataclass
+class TrackingFrames:
+    """The simulated (``sim``) and reference (``ref``) characters and what the terms compare, computed once per
+    step: root rotation, velocities and key-body offsets in the world frame when ``track_root`` (global
+    tracking), else each in its own character's heading frame; ``root_pos_mask`` picks the compared root
+    coordinates (x, y with ``track_root``, z with ``track_root_h``)."""
+
+    sim: TrackingState
+    ref: TrackingState
+    sim_root: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # rot, vel, ang_vel, key offsets
+    ref_root: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
+    root_pos_mask: torch.Tensor  # [3]
+    joint_err_w: torch.Tensor  # [J]
+    dof_err_w: torch.Tensor  # [D]
+
+
+def _heading_frame(state: TrackingState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     heading_inv = rot.calc_heading_quat_inv(state.root_rot)
     rel_key = rot.quat_rotate(heading_inv[:, None, :], state.key_pos - state.root_pos[:, None, :])
     return (rot.quat_mul(heading_inv, state.root_rot), rot.quat_rotate(heading_inv, state.root_vel),
             rot.quat_rotate(heading_inv, state.root_ang_vel), rel_key)
 
 
-def compute_tracking_reward(sim: TrackingState, ref: TrackingState, cfg: TrackingRewardConfig,
-                            joint_err_w: torch.Tensor, dof_err_w: torch.Tensor, track_root: bool,
-                            track_root_h: bool) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Reward ``[N]`` in [0, sum of weights] and each term's ``exp(-s err)`` ``[N]`` (before weighting).
+def _world_frame(state: TrackingState) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    return state.root_rot, state.root_vel, state.root_ang_vel, state.key_pos - state.root_pos[:, None, :]
 
-    Errors: pose = sum_j w_j angle_j^2 over local joint rotations; vel = sum_d w_d (dq_d)^2; root_pose =
-    |dp_root|^2 (x, y only if ``track_root``, z only if ``track_root_h``) + 0.1 angle_root^2; root_vel =
-    |dv|^2 + 0.1 |dw|^2; key_pos = sum_k |d(key_k - root)|^2. Without ``track_root`` root rotation,
-    velocities and key offsets are compared in each character's own heading frame.
-    """
-    pose_err = (joint_err_w * rot.quat_diff_angle(sim.joint_rot, ref.joint_rot) ** 2).sum(-1)
-    vel_err = (dof_err_w * (ref.dof_vel - sim.dof_vel) ** 2).sum(-1)
 
-    root_pos_diff = ref.root_pos - sim.root_pos
-    mask = torch.tensor([float(track_root), float(track_root), float(track_root_h)], device=root_pos_diff.device)
-    root_pos_err = ((root_pos_diff * mask) ** 2).sum(-1)
-    if track_root:
-        sim_rot, sim_vel, sim_ang, sim_key = (sim.root_rot, sim.root_vel, sim.root_ang_vel,
-                                              sim.key_pos - sim.root_pos[:, None, :])
-        ref_rot, ref_vel, ref_ang, ref_key = (ref.root_rot, ref.root_vel, ref.root_ang_vel,
-                                              ref.key_pos - ref.root_pos[:, None, :])
-    else:
-        sim_rot, sim_vel, sim_ang, sim_key = _heading_frame(sim)
-        ref_rot, ref_vel, ref_ang, ref_key = _heading_frame(ref)
-    root_rot_err = rot.quat_diff_angle(sim_rot, ref_rot) ** 2
-    root_vel_err = ((ref_vel - sim_vel) ** 2).sum(-1)
-    root_ang_vel_err = ((ref_ang - sim_ang) ** 2).sum(-1)
-    key_pos_err = ((ref_key - sim_key) ** 2).sum(-1).sum(-1)
+def tracking_frames(sim: TrackingState, ref: TrackingState, joint_err_w: torch.Tensor, dof_err_w: torch.Tensor,
+                    track_root: bool, track_root_h: bool) -> TrackingFrames:
+    """What the tracking terms compare (see :class:`TrackingFrames`)."""
+    frame = _world_frame if track_root else _heading_frame
+    mask = torch.tensor([float(track_root), float(track_root), float(track_root_h)], device=sim.root_pos.device)
+    return TrackingFrames(sim, ref, frame(sim), frame(ref), mask, joint_err_w, dof_err_w)
 
-    terms = {
-        "pose": torch.exp(-cfg.pose_scale * pose_err),
-        "vel": torch.exp(-cfg.vel_scale * vel_err),
-        "root_pose": torch.exp(-cfg.root_pose_scale * (root_pos_err + 0.1 * root_rot_err)),
-        "root_vel": torch.exp(-cfg.root_vel_scale * (root_vel_err + 0.1 * root_ang_vel_err)),
-        "key_pos": torch.exp(-cfg.key_pos_scale * key_pos_err),
-    }
-    reward = (cfg.pose_w * terms["pose"] + cfg.vel_w * terms["vel"] + cfg.root_pose_w * terms["root_pose"]
-              + cfg.root_vel_w * terms["root_vel"] + cfg.key_pos_w * terms["key_pos"])
-    return reward, terms
+
+def pose_error(f: TrackingFrames) -> torch.Tensor:
+    """``sum_j w_j angle_j^2`` over the local joint rotations [rad^2]."""
+    return (f.joint_err_w * rot.quat_diff_angle(f.sim.joint_rot, f.ref.joint_rot) ** 2).sum(-1)
+
+
+def vel_error(f: TrackingFrames) -> torch.Tensor:
+    """``sum_d w_d (dq_d)^2`` over DoF velocities [(rad/s)^2]."""
+    return (f.dof_err_w * (f.ref.dof_vel - f.sim.dof_vel) ** 2).sum(-1)
+
+
+def root_pose_error(f: TrackingFrames) -> torch.Tensor:
+    """``|dp_root|^2`` over the compared coordinates [m^2] ``+ 0.1 angle_root^2``."""
+    root_pos_err = (((f.ref.root_pos - f.sim.root_pos) * f.root_pos_mask) ** 2).sum(-1)
+    return root_pos_err + 0.1 * rot.quat_diff_angle(f.sim_root[0], f.ref_root[0]) ** 2
+
+
+def root_vel_error(f: TrackingFrames) -> torch.Tensor:
+    """``|dv|^2 + 0.1 |dw|^2`` of the root's linear [m/s] and angular [rad/s] velocity."""
+    return ((f.ref_root[1] - f.sim_root[1]) ** 2).sum(-1) + 0.1 * ((f.ref_root[2] - f.sim_root[2]) ** 2).sum(-1)
+
+
+def key_pos_error(f: TrackingFrames) -> torch.Tensor:
+    """``sum_k |d(key_k - root)|^2`` [m^2]."""
+    return ((f.ref_root[3] - f.sim_root[3]) ** 2).sum(-1).sum(-1)
+
+
+TrackingTerm = Callable[[TrackingFrames], torch.Tensor]
+TRACKING_TERMS: dict[str, TrackingTerm] = {
+    "pose": pose_error, "vel": vel_error, "root_pose": root_pose_error, "root_vel": root_vel_error,
+    "key_pos": key_pos_error,
+}
+
+
+def reward_schema(terms: Mapping[str, TrackingTerm]) -> dict[str, Field]:
+    """The config keys of ``terms``: ``reward_<term>_w`` (weight) and ``reward_<term>_scale`` (error scale)."""
+    return {**{f"reward_{t}_w": Field(float, help=f"weight of the {t} reward term", ge=0) for t in terms},
+            **{f"reward_{t}_scale": Field(float, help=f"error scale of the {t} reward term (exp(-scale err))",
+                                          ge=0) for t in terms}}
+
+
+@dataclass(frozen=True)
+class RewardTerm:
+    """One configured term: ``weight * exp(-scale * error(frames))``."""
+
+    name: str
+    error: TrackingTerm
+    weight: float
+    scale: float
+
+
+def configured_terms(config: Mapping[str, object], terms: Mapping[str, TrackingTerm]) -> list[RewardTerm]:
+    """``terms`` with the weights and scales of a validated env config (keys from :func:`reward_schema`)."""
+    return [RewardTerm(t, fn, float(config[f"reward_{t}_w"]), float(config[f"reward_{t}_scale"]))  # type: ignore[arg-type]
+            for t, fn in terms.items()]
+
+
+def compose_reward(frames: TrackingFrames, terms: list[RewardTerm]) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Reward ``[N]`` in [0, sum of weights] and each term's ``exp(-scale err)`` ``[N]`` (before weighting)."""
+    values = {term.name: torch.exp(-term.scale * term.error(frames)) for term in terms}
+    reward = torch.zeros_like(frames.sim.root_pos[:, 0])
+    for term in terms:
+        reward = reward + term.weight * values[term.name]
+    return reward, values
 
 
 def heading_direction(root_rot: torch.Tensor) -> torch.Tensor:

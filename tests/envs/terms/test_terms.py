@@ -6,11 +6,22 @@ import torch
 from mimickit.envs.base_env import DoneFlags
 from mimickit.envs.terms import metrics
 from mimickit.envs.terms.observations import compute_char_obs, compute_phase_obs, compute_target_obs
-from mimickit.envs.terms.rewards import TrackingRewardConfig, TrackingState, compute_tracking_reward
+from mimickit.envs.terms.rewards import (
+    TRACKING_TERMS,
+    TrackingState,
+    compose_reward,
+    configured_terms,
+    reward_schema,
+    tracking_frames,
+)
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
 from mimickit.util import rotations as rot
 
-HUMANOID_REWARD = TrackingRewardConfig(0.5, 0.1, 0.15, 0.1, 0.15, 0.25, 0.01, 5.0, 1.0, 10.0)
+WEIGHTS = {"pose": 0.5, "vel": 0.1, "root_pose": 0.15, "root_vel": 0.1, "key_pos": 0.15}
+SCALES = {"pose": 0.25, "vel": 0.01, "root_pose": 5.0, "root_vel": 1.0, "key_pos": 10.0}
+HUMANOID_CONFIG = {**{f"reward_{t}_w": w for t, w in WEIGHTS.items()},
+                   **{f"reward_{t}_scale": s for t, s in SCALES.items()}}
+HUMANOID_REWARD = configured_terms(HUMANOID_CONFIG, TRACKING_TERMS)
 
 
 def random_state(n=4, seed=0, joints=14, dofs=28, keys=5):
@@ -22,8 +33,8 @@ def random_state(n=4, seed=0, joints=14, dofs=28, keys=5):
                          dof_vel=torch.randn(n, dofs, generator=g), key_pos=torch.randn(n, keys, 3, generator=g))
 
 
-def reward(sim, ref, track_root=True):
-    return compute_tracking_reward(sim, ref, HUMANOID_REWARD, torch.ones(14), torch.ones(28), track_root, True)
+def reward(sim, ref, track_root=True, terms=HUMANOID_REWARD):
+    return compose_reward(tracking_frames(sim, ref, torch.ones(14), torch.ones(28), track_root, True), terms)
 
 
 @pytest.mark.parametrize("track_root", [True, False])
@@ -63,6 +74,20 @@ def test_reward_root_position_error_respects_tracking_mode():
     assert tracked["root_pose"].item() == pytest.approx(math.exp(-5.0 * 0.09), rel=1e-5)
     assert untracked["root_pose"].item() == pytest.approx(1.0)  # horizontal offset ignored
     assert tracked["key_pos"].item() == pytest.approx(1.0)  # key positions are root-relative
+
+
+def test_reward_is_composed_from_the_configured_terms():
+    """The config keys are generated from the terms an env offers; a term with weight 0 adds nothing, and a subset
+    of the terms composes just those."""
+    assert sorted(reward_schema(TRACKING_TERMS)) == sorted(HUMANOID_CONFIG)
+    ref, sim = random_state(2, seed=1), random_state(2, seed=2)
+    total, values = reward(sim, ref)
+    assert torch.allclose(total, sum(WEIGHTS[t] * values[t] for t in WEIGHTS))
+    no_vel = configured_terms({**HUMANOID_CONFIG, "reward_vel_w": 0.0}, TRACKING_TERMS)
+    assert torch.allclose(reward(sim, ref, terms=no_vel)[0], total - 0.1 * values["vel"])
+    pose_only = configured_terms(HUMANOID_CONFIG, {"pose": TRACKING_TERMS["pose"]})
+    pose_total, pose_values = reward(sim, ref, terms=pose_only)
+    assert list(pose_values) == ["pose"] and torch.allclose(pose_total, 0.5 * values["pose"])
 
 
 def test_char_obs_layout_and_size():
