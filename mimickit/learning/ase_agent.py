@@ -143,8 +143,8 @@ class ASEAgent(AMPAgent):
         info.update(enc_reward_mean=float(enc_reward.mean()), enc_reward_std=float(enc_reward.std()))
         return reward + self.enc_reward_weight * enc_reward, info
 
-    def _extra_actor_loss(self, norm_input: torch.Tensor,
-                          mean: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]] | None:
+    def _extra_actor_loss(self, norm_input: torch.Tensor, mean: torch.Tensor,
+                          norm_action: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]] | None:
         if self.diversity_weight <= 0:
             return None
         dim = self.env.obs_dim

@@ -103,10 +103,10 @@ class PPOAgent(BaseAgent):
         """Size of the actor's and critic's input (the observation here)."""
         return self.env.obs_dim
 
-    def _extra_actor_loss(self, norm_input: torch.Tensor,
-                          mean: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]] | None:
-        """Hook: a loss added to the actor's on a minibatch (network inputs ``[n, in]``, action means ``[n, A]``)
-        and values to log; None adds nothing."""
+    def _extra_actor_loss(self, norm_input: torch.Tensor, mean: torch.Tensor,
+                          norm_action: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]] | None:
+        """Hook: a loss added to the actor's on a minibatch (network inputs ``[n, in]``, action means ``[n, A]``,
+        the normalised actions taken ``[n, A]``) and values to log; None adds nothing."""
         return None
 
     def _configured_learning_rate(self, name: str) -> float | None:
@@ -223,7 +223,7 @@ class PPOAgent(BaseAgent):
             bound = action_bound_loss(mean).mean()
             loss = (policy_loss + bound_w * bound - entropy_w * self.model.policy.entropy()
                     + reg_w * mean.pow(2).sum(-1).mean())
-            extra = self._extra_actor_loss(norm_obs[idx], mean)
+            extra = self._extra_actor_loss(norm_obs[idx], mean, data["norm_action"][idx])
             if extra is not None:
                 loss = loss + extra[0]
             self._step("actor", loss)
