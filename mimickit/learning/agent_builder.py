@@ -15,6 +15,7 @@ AGENT_REGISTRY = {
     "AMP": "mimickit.learning.amp_agent:AMPAgent",
     "ASE": "mimickit.learning.ase_agent:ASEAgent",
     "AWR": "mimickit.learning.awr_agent:AWRAgent",
+    "LCP": "mimickit.learning.lcp_agent:LCPAgent",
     "PPO": "mimickit.learning.ppo_agent:PPOAgent",
 }
 
