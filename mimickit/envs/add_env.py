@@ -10,7 +10,6 @@ import torch
 
 from mimickit.envs.amp_env import AMPEnv
 from mimickit.envs.base_env import EnvMode
-from mimickit.envs.deepmimic_env import DeepMimicEnv
 from mimickit.envs.terms.observations import compute_add_disc_obs
 
 
@@ -19,6 +18,7 @@ class ADDEnv(AMPEnv):
     per-step encoding of both the simulated and the reference window (humanoid: 172 per step)."""
 
     SHOW_REFERENCE = True
+    CLIP_END_SUCCESS = True  # it tracks its clip, as DeepMimic does
 
     def _build_task(self) -> None:
         super()._build_task()
@@ -50,5 +50,3 @@ class ADDEnv(AMPEnv):
         if self.mode == EnvMode.TRAIN:
             info["disc_obs_demo"] = self._encode_disc_obs(self.ref_history)
         return info
-
-    _motion_ended = DeepMimicEnv._motion_ended

@@ -38,6 +38,7 @@ class AMPEnv(DeepMimicEnv):
     # the discriminator pays the style reward; task envs add their task reward
     REWARD_TERMS: ClassVar[dict[str, TrackingTerm]] = {}
     SHOW_REFERENCE = False  # style imitation follows no single clip
+    CLIP_END_SUCCESS = False  # style imitation does not end when a clip does
 
     def _build_task(self) -> None:
         super()._build_task()
@@ -97,11 +98,3 @@ class AMPEnv(DeepMimicEnv):
         if self.mode == EnvMode.TRAIN:
             info["disc_obs"] = self._encode_disc_obs(self.disc_history)
         return info
-
-    def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """No env reward: the agent's discriminator supplies the style reward (task envs add theirs)."""
-        return torch.zeros(self.num_envs, device=self.device), {}
-
-    def _motion_ended(self) -> torch.Tensor:
-        """Never: style imitation does not end when a clip does."""
-        return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)

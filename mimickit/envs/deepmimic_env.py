@@ -70,6 +70,7 @@ class DeepMimicEnv(CharEnv):
     # the reward terms this env offers; their weights and scales come from its config
     REWARD_TERMS: ClassVar[dict[str, TrackingTerm]] = TRACKING_TERMS
     SHOW_REFERENCE = True  # recorded video draws the reference pose as a ghost
+    CLIP_END_SUCCESS = True  # a clamped clip played to its end ends the episode with SUCC
 
     def _build_task(self) -> None:
         cfg = self.config
@@ -238,6 +239,9 @@ class DeepMimicEnv(CharEnv):
         return sim, ref
 
     def _compute_reward(self) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The configured terms' reward; none configured (the AMP family): 0, the discriminator pays."""
+        if not self.reward_terms:
+            return torch.zeros(self.num_envs, device=self.device), {}
         sim, ref = self._tracking_states()
         frames = tracking_frames(sim, ref, self.joint_err_w, self.dof_err_w, self.track_root, self.root_height_obs)
         return compose_reward(frames, self.reward_terms)
@@ -253,7 +257,10 @@ class DeepMimicEnv(CharEnv):
                                                     state["dof_vel"], self._ref["dof_vel"])}
 
     def _motion_ended(self) -> torch.Tensor:
-        """``[N]`` True where a clamped (non-looping) clip has played to its end: the episode succeeds."""
+        """``[N]`` True where a clamped (non-looping) clip has played to its end: the episode succeeds (envs
+        that imitate style rather than a clip, ``CLIP_END_SUCCESS = False``, never end so)."""
+        if not self.CLIP_END_SUCCESS:
+            return torch.zeros(self.num_envs, dtype=torch.bool, device=self.device)
         motion_len = self.motion_lib.get_motion_length(self.motion_ids)
         clamp = self.motion_lib.get_motion_loop_mode(self.motion_ids) != LoopMode.WRAP
         return clamp & (self.motion_time() >= motion_len)
