@@ -135,9 +135,9 @@ def test_reward_terms_are_averaged_over_training_steps_only(tiny_runner):
         _, reward, _, _ = env.step(torch.zeros(4, 28))
         rewards.append(reward.clone())
     terms = env.get_diagnostics()
-    weights = env.reward_cfg
-    mixed = sum(terms[f"reward_{t}"] * getattr(weights, f"{t}_w")
-                for t in ("pose", "vel", "root_pose", "root_vel", "key_pos"))
+    weights = {term.name: term.weight for term in env.reward_terms}
+    assert sorted(weights) == ["key_pos", "pose", "root_pose", "root_vel", "vel"]
+    mixed = sum(terms[f"reward_{t}"] * w for t, w in weights.items())
     assert mixed == pytest.approx(torch.stack(rewards).mean().item(), abs=1e-5)
     assert env.get_diagnostics()["reward_pose"] == 0.0  # the call restarts the means
 
