@@ -15,9 +15,9 @@ shows mean +- std over the models of a row (over episodes when a row has one mod
         --model g1_walk=data/models/deepmimic_g1_walk_model.pt
 
 Rows are grouped by clip and method (DeepMimic trained with PPO, DeepMimic trained with AWR, AMP, ADD: read
-from each checkpoint), so the methods of a clip sit side by side. A model whose folder holds the
-``env_config.yaml`` / ``agent_config.yaml`` its run copied there is evaluated with those; otherwise with
-``--arg_file``, by default the method's humanoid args file (``args/deepmimic_humanoid_ppo_args.txt``,
+from each checkpoint), so the methods of a clip sit side by side. A model is evaluated with the configs it was
+trained with (its run folder's copies, or the texts its checkpoint carries) unless ``--arg_file`` names others;
+a checkpoint that knows neither uses the method's humanoid args file (``args/deepmimic_humanoid_ppo_args.txt``,
 ``args/deepmimic_humanoid_awr_args.txt``, ``args/amp_humanoid_args.txt``, ``args/add_humanoid_args.txt``).
 ``--json`` also writes every number to a file.
 """
@@ -39,11 +39,11 @@ sys.path.insert(0, str(REPO_ROOT))
 from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
-from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.arg_parser import model_run_args  # noqa: E402
 from mimickit.util.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from mimickit.util.cli import at_least, guarded  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
-from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
+from mimickit.util.paths import resolve_path  # noqa: E402
 
 # checkpoint agent name -> (method shown in the table, default args file)
 METHODS = {"PPO": ("DeepMimic", "args/deepmimic_humanoid_ppo_args.txt"),
@@ -79,7 +79,7 @@ def parse_entry(text: str) -> tuple[str, list[str]]:
 def evaluate(model: str, motion_file: str, args: dict, num_envs: int, episodes: int, seed: int) -> dict:
     """Test one checkpoint on ``motion_file``; returns per-episode lists and means."""
     model_path = resolve_path(model)
-    env_config, agent_config = run_config_files(model_path, args["env_config"], args["agent_config"])
+    env_config, agent_config = args["env_config"], args["agent_config"]
     torch.manual_seed(seed)
     env = build_env(env_config, args["engine_config"], num_envs, motion_file=motion_file)
     try:
@@ -120,8 +120,8 @@ def format_table(rows: list[tuple[str, str, list[dict]]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", required=True, help="CLIP=MODEL[,MODEL...] (repeatable)")
-    parser.add_argument("--arg_file", default="", help="configs for models without run-folder copies "
-                        "[the method's humanoid args file]")
+    parser.add_argument("--arg_file", default="", help="configs for every model [each model's own; for a "
+                        "checkpoint that carries none, the method's humanoid args file]")
     parser.add_argument("--episodes", type=at_least(1), default=256, help="test episodes per model (paper: 4096)")
     parser.add_argument("--num_envs", type=at_least(1), default=256)
     parser.add_argument("--seed", type=int, default=0)
@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
             clip, models = parse_entry(entry)
             for model in models:
                 method, default_args = checkpoint_method(model)
-                args = parse_args(["--arg_file", cli.arg_file or default_args])
+                args = model_run_args(resolve_path(model), cli.arg_file or None, default_args)
                 r = evaluate(model, clip_path(clip), args, cli.num_envs, cli.episodes, cli.seed)
                 print(f"{clip} ({method}): {r['model']}: e_pos {r['e_pos']:.4f} m, e_vel {r['e_vel']:.3f} rad/s, "
                       f"episode {r['episode_length_s']:.2f} of {r['max_episode_length_s']:.0f} s, "

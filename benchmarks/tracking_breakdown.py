@@ -25,9 +25,9 @@ from mimickit.envs.env_builder import build_env  # noqa: E402
 from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
-from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.arg_parser import model_run_args  # noqa: E402
 from mimickit.util.cli import at_least, guarded  # noqa: E402
-from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
+from mimickit.util.paths import resolve_path  # noqa: E402
 
 WINDOWS_S = ((0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 10.0))
 
@@ -35,14 +35,14 @@ WINDOWS_S = ((0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 10.0))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_file", required=True)
-    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
+    parser.add_argument("--arg_file", default=None, help="configs (default: those the model was trained with)")
     parser.add_argument("--motion_file", default="")
     parser.add_argument("--num_envs", type=at_least(1), default=64)
     parser.add_argument("--seed", type=int, default=0)
     cli = parser.parse_args()
-    args = parse_args(["--arg_file", cli.arg_file])
     model = resolve_path(cli.model_file)
-    env_config, agent_config = run_config_files(model, args["env_config"], args["agent_config"])
+    args = model_run_args(model, cli.arg_file, "args/deepmimic_humanoid_ppo_args.txt")
+    env_config, agent_config = args["env_config"], args["agent_config"]
     torch.manual_seed(cli.seed)
     env = build_env(env_config, args["engine_config"], cli.num_envs, motion_file=cli.motion_file)
     agent = build_agent(agent_config, env)

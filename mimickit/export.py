@@ -24,12 +24,13 @@ from mimickit.learning.ase_agent import ASEAgent
 from mimickit.learning.low_level import build_env
 from mimickit.learning.ppo_agent import PPOAgent
 from mimickit.learning.runner import Runner
-from mimickit.util.arg_parser import parse_args
+from mimickit.util.arg_parser import model_run_args
 from mimickit.util.checkpoint import CheckpointError
 from mimickit.util.config import ConfigError, load_yaml
-from mimickit.util.paths import resolve_path, run_config_files
+from mimickit.util.paths import resolve_path
 
 SIDECAR_FORMAT = "mimickit-policy-1"
+DEFAULT_ARG_FILE = "args/deepmimic_humanoid_ppo_args.txt"  # for checkpoints that carry no configs
 
 
 class DeterministicActor(nn.Module):
@@ -116,13 +117,13 @@ def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str 
     }
 
 
-def export_policy(model_file: str, out: str, arg_file: str = "args/deepmimic_humanoid_ppo_args.txt") -> dict:
+def export_policy(model_file: str, out: str, arg_file: str | None = None) -> dict:
     """Write ``out`` (ONNX, input ``obs`` [batch, obs_dim] — plus ``latent`` for an ASE skill policy — output
     ``action`` [batch, A]) and ``out`` with ``.json``; a high-level controller also writes its frozen skill policy
     as ``<out stem>_low_level.onnx``, the sidecar saying how the two chain. Returns the sidecar."""
-    args = parse_args(["--arg_file", arg_file])
     model = resolve_path(model_file)
-    env_config, agent_config = run_config_files(model, args["env_config"], args["agent_config"])
+    args = model_run_args(model, arg_file, DEFAULT_ARG_FILE)
+    env_config, agent_config = args["env_config"], args["agent_config"]
     env = build_env(env_config, args["engine_config"], 1)
     try:
         agent = build_agent(agent_config, env)
@@ -181,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_file", required=True)
     parser.add_argument("--out", required=True, help="the .onnx file to write (its .json sidecar goes beside it)")
-    parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt",
-                        help="configs for a model whose folder holds no config copies")
+    parser.add_argument("--arg_file", default=None,
+                        help="configs to export with (default: those the model was trained with; for an old "
+                             f"checkpoint that carries none, {DEFAULT_ARG_FILE})")
     cli = parser.parse_args(argv)
     try:
         sidecar = export_policy(cli.model_file, cli.out, cli.arg_file)

@@ -11,8 +11,6 @@ import json
 import math
 import os
 import random
-import re
-import shutil
 import signal
 import statistics
 import sys
@@ -34,7 +32,7 @@ from mimickit.util.checkpoint import load_checkpoint
 from mimickit.util.cli import USER_ERRORS
 from mimickit.util.config import ConfigError
 from mimickit.util.logger import Logger, check_logger_available
-from mimickit.util.paths import resolve_path
+from mimickit.util.paths import model_configs, resolve_path
 from mimickit.util.video import mp4_available, write_video
 
 
@@ -92,6 +90,18 @@ def run_test(args: dict, env, runner: Runner, out_dir: Path) -> dict:
     return results
 
 
+def with_model_configs(args: dict) -> dict:
+    """Test mode: the configs ``--model_file`` was trained with (its run folder's copies, else the texts the
+    checkpoint carries) fill ``--env_config``, ``--agent_config`` and ``--engine_config`` where the command line
+    and arg file leave them empty; what they name wins."""
+    found = model_configs(resolve_path(args["model_file"]))
+    filled = {key: found[key] for key in ("env_config", "agent_config", "engine_config")
+              if not args[key] and key in found}
+    if filled:
+        print(f"Using the configs {args['model_file']} was trained with ({', '.join(sorted(filled))})", flush=True)
+    return {**args, **filled}
+
+
 def worker_count(args: dict) -> int:
     """Processes to train with: ``--num_workers``, or one per ``--devices`` entry when several are given."""
     workers, devices = args["num_workers"], args["devices"]
@@ -133,6 +143,8 @@ def run(args: dict) -> None:
         run_folder.check_train(out_dir, args["resume"], args["model_file"], args["max_samples"])
     else:
         run_folder.check_test(out_dir, args["model_file"], args["random_policy"])
+        if args["model_file"]:
+            args = with_model_configs(args)
     if distributed.launched_by_torchrun():
         rank, world = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         local = int(os.environ.get("LOCAL_RANK", rank))
@@ -244,16 +256,12 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
                 runner.load(resolve_path(model_file), resume=True)
             if main_process:
                 run_folder.create(out_dir)
-            for key, name in (("engine_config", "engine_config.yaml"), ("env_config", "env_config.yaml"),
-                              ("agent_config", "agent_config.yaml")):
-                if args[key] and main_process:
-                    src = resolve_path(args[key])
-                    if src.resolve() != (out_dir / name).resolve():
-                        shutil.copyfile(src, out_dir / name)
-            if args["motion_file"] and args["env_config"] and main_process:  # record the clip trained on
-                env_copy = out_dir / "env_config.yaml"
-                line = f"motion_file: {args['motion_file']}  # set by --motion_file"
-                env_copy.write_text(re.sub(r"(?m)^motion_file:.*$", line, env_copy.read_text()))
+            texts = run_folder.config_texts(args["env_config"], args["agent_config"], args["engine_config"],
+                                            args["motion_file"])
+            if main_process:  # the run folder keeps copies, and every checkpoint carries them (so its model file
+                for key, text in texts.items():  # alone can be tested and exported)
+                    (out_dir / f"{key}.yaml").write_text(text)
+                runner.run_configs = texts
             logger = None
             if main_process:
                 logger = Logger(out_dir, args["logger"], run_config=agent.config, append=args["resume"],

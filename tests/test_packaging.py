@@ -43,11 +43,23 @@ def test_run_configs_are_found_for_final_and_intermediate_checkpoints(tmp_path):
     (run / "int_models").mkdir(parents=True)
     (run / "env_config.yaml").write_text("env_name: deepmimic\n")
     (run / "agent_config.yaml").write_text("agent_name: PPO\n")
-    copies = (str(run / "env_config.yaml"), str(run / "agent_config.yaml"))
-    assert paths.run_config_files(run / "model.pt", "default_env", "default_agent") == copies
-    assert paths.run_config_files(run / "int_models" / "model_0000000050.pt", "e", "a") == copies
-    elsewhere = tmp_path / "elsewhere" / "model.pt"
-    assert paths.run_config_files(elsewhere, "default_env", "default_agent") == ("default_env", "default_agent")
+    copies = {"env_config": str(run / "env_config.yaml"), "agent_config": str(run / "agent_config.yaml")}
+    assert paths.model_configs(run / "model.pt") == copies
+    assert paths.model_configs(run / "int_models" / "model_0000000050.pt") == copies
+    assert paths.model_configs(tmp_path / "elsewhere" / "model.pt") == {}  # no copies, no readable checkpoint
+
+
+def test_a_checkpoint_carries_its_run_configs(tmp_path):
+    """Away from its run folder a model still knows its configs: the texts its checkpoint carries."""
+    import torch
+
+    texts = {"env_config": "env_name: deepmimic\n", "agent_config": "agent_name: PPO\n",
+             "engine_config": "engine_name: mujoco\n"}
+    torch.save({"format": "mimickit-checkpoint-1", "run_configs": texts}, tmp_path / "model.pt")
+    found = paths.model_configs(tmp_path / "model.pt")
+    assert sorted(found) == sorted(texts)
+    for key, text in texts.items():
+        assert paths.Path(found[key]).read_text() == text
 
 
 TRACKED_BUDGET_BYTES = 32 * 2 ** 20  # the GPU machine carries the working tree up to 64 MiB, with what a check needs

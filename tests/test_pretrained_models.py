@@ -40,6 +40,8 @@ def test_every_shipped_policy_is_listed_and_slim():
     for path in (REPO_ROOT / "data/models").glob("*.pt"):  # weights and normalisers; full checkpoints live in runs
         payload = torch.load(path, weights_only=True)
         assert payload.get("slim") is True and "optimizers" not in payload and "rng" not in payload, path.name
+        configs = payload.get("run_configs", {})  # the model file alone can be tested and exported
+        assert "env_name:" in configs.get("env_config", "") and "agent_name:" in configs.get("agent_config", "")
     for name in [*SHIPPED, ASE_MODEL, HLC_MODEL]:
         assert (REPO_ROOT / "data/logs" / name.replace("_model.pt", "_log.txt")).exists(), name
 

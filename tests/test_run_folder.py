@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import pytest
+import torch
 
 from mimickit.run import main
 
@@ -104,3 +105,29 @@ def test_test_mode_needs_a_policy_and_keeps_its_results_out_of_other_runs(traine
     assert snapshot(trained) == before
     assert main(test + ["--out_dir", str(trained), "--model_file", str(trained / "model.pt")]) == 0  # its own run
     assert json.loads((trained / "test_results.json").read_text())["model_file"] == str(trained / "model.pt")
+
+
+def test_a_model_file_alone_is_tested_with_the_configs_it_was_trained_with(tmp_path, capsys):
+    """Moved away from its run folder, a checkpoint still carries its configs: --mode test needs only the file,
+    and an explicit config still wins."""
+    import shutil
+
+    run = tmp_path / "run"
+    assert main(TINY + ["--max_samples", "64", "--out_dir", str(run)]) == 0
+    payload = torch.load(run / "model.pt", weights_only=True)
+    assert payload["run_configs"]["env_config"] == (run / "env_config.yaml").read_text()
+    assert payload["run_configs"]["agent_config"] == (run / "agent_config.yaml").read_text()
+    alone = tmp_path / "elsewhere" / "model.pt"
+    alone.parent.mkdir()
+    shutil.copyfile(run / "model.pt", alone)
+    capsys.readouterr()
+    assert main(["--mode", "test", "--model_file", str(alone), "--num_envs", "2", "--test_episodes", "2",
+                 "--out_dir", str(tmp_path / "results")]) == 0
+    assert "Using the configs" in capsys.readouterr().out
+    assert json.loads((tmp_path / "results" / "test_results.json").read_text())["episodes"] == 2
+    other_agent = tmp_path / "wide.yaml"  # an explicit agent config is used, so its shape mismatch is reported
+    other_agent.write_text((REPO_ROOT / "tests/data/configs/tiny_ppo_agent.yaml").read_text()
+                           .replace("fc_2layers_128units", "fc_2layers_256units"))
+    assert main(["--mode", "test", "--model_file", str(alone), "--agent_config", str(other_agent),
+                 "--num_envs", "2", "--test_episodes", "2", "--out_dir", str(tmp_path / "results2")]) == 2
+    assert "network shapes differ" in capsys.readouterr().err

@@ -35,20 +35,20 @@ from mimickit.learning.ase_agent import ASEAgent  # noqa: E402
 from mimickit.learning.ase_model import sample_latents  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util import rotations as rot  # noqa: E402
-from mimickit.util.arg_parser import parse_args  # noqa: E402
+from mimickit.util.arg_parser import model_run_args  # noqa: E402
 from mimickit.util.cli import at_least, guarded  # noqa: E402
 from mimickit.util.config import ConfigError  # noqa: E402
-from mimickit.util.paths import resolve_path, run_config_files  # noqa: E402
+from mimickit.util.paths import resolve_path  # noqa: E402
 from mimickit.util.video import write_video  # noqa: E402
 
 
-def sweep(model_file: str, arg_file: str, num_latents: int, seconds: float, seed: int,
+def sweep(model_file: str, arg_file: str | None, num_latents: int, seconds: float, seed: int,
           video_stem: Path | None = None) -> dict:
     """Roll out ``num_latents`` fixed latents; returns per-latent paths [m] and summary figures (and the video
     file under ``"video"`` when ``video_stem`` is given)."""
-    args = parse_args(["--arg_file", arg_file])
     model = resolve_path(model_file)
-    env_config, agent_config = run_config_files(model, args["env_config"], args["agent_config"])
+    args = model_run_args(model, arg_file, "args/ase_humanoid_args.txt")
+    env_config, agent_config = args["env_config"], args["agent_config"]
     torch.manual_seed(seed)
     env = build_env(env_config, args["engine_config"], num_latents, record_video=video_stem is not None)
     try:
@@ -131,7 +131,7 @@ def plot(result: dict, path: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_file", required=True)
-    parser.add_argument("--arg_file", default="args/ase_humanoid_args.txt")
+    parser.add_argument("--arg_file", default=None, help="configs (default: those the model was trained with)")
     parser.add_argument("--latents", type=at_least(1), default=8)
     parser.add_argument("--seconds", type=at_least(0.01, float), default=6.0)
     parser.add_argument("--seed", type=int, default=0)

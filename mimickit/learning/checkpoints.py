@@ -21,14 +21,17 @@ def training_state_path(path: str | Path, rank: int = 0) -> Path:
 
 
 def write_checkpoint(path: str | Path, agent: BaseAgent, *, iteration: int, sample_count: int, wall_time: float,
-                     rng: Any, world_size: int, last_test: dict[str, Any]) -> None:
+                     rng: Any, world_size: int, last_test: dict[str, Any], run_configs: dict[str, str]) -> None:
     """Agent (networks, normalisers) and its optimisers, the counters (``wall_time`` in s), RNG state (one per
-    worker when ``world_size`` > 1) and the last test's scalars, written atomically."""
+    worker when ``world_size`` > 1), the last test's scalars and the texts of the run's configs
+    (``run_configs``: ``env_config``, ``agent_config``, ``engine_config``; so the model file alone can be
+    evaluated and exported), written atomically."""
     save_checkpoint(path, {
         "format": CHECKPOINT_FORMAT, "signature": agent.signature(), "agent": agent.state_dict(),
         "optimizers": agent.optimizer_states(), "iteration": iteration, "sample_count": sample_count,
         "wall_time": wall_time, "rng": rng, "world_size": world_size,
         "last_test": {k: float(v) for k, v in last_test.items() if isinstance(v, (int, float))},
+        "run_configs": dict(run_configs),
     })
 
 

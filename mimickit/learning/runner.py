@@ -95,6 +95,7 @@ class Runner:
         self.test_tracker = ReturnTracker(env.num_envs, agent.device, keep_returns=True)
         self.last_test_info: dict[str, Any] = {}
         self.video_frames = 0  # > 0: record that many frames of env 0 in each periodic test (training)
+        self.run_configs: dict[str, str] = {}  # config texts saved with every checkpoint (set by run.py)
 
     def set_mode(self, mode: EnvMode) -> None:
         self.agent.set_mode(mode)
@@ -315,7 +316,8 @@ class Runner:
         rng = distributed.all_gather_objects(rng_state()) if world > 1 else rng_state()
         if distributed.is_main():
             write_checkpoint(path, self.agent, iteration=self.iteration, sample_count=self.sample_count,
-                             wall_time=self.wall_time, rng=rng, world_size=world, last_test=self.last_test_info)
+                             wall_time=self.wall_time, rng=rng, world_size=world, last_test=self.last_test_info,
+                             run_configs=self.run_configs)
 
     def load(self, path: str | Path, resume: bool = True) -> None:
         """Load a checkpoint's agent; with ``resume`` also the optimisers, counters and RNG state (exact

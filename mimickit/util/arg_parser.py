@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mimickit.util.config import ConfigError
-from mimickit.util.paths import resolve_path
+from mimickit.util.paths import model_configs, resolve_path
 
 INT64_MAX = 2 ** 63 - 1
 TRUE_WORDS = ("true", "True", "1", "T", "t", "yes")
@@ -149,4 +149,18 @@ def parse_args(argv: list[str]) -> dict[str, Any]:
         args[key] = _convert(key, values, "arguments")
     if args["mode"] not in ("train", "test"):
         raise ConfigError(f"--mode must be train or test, found '{args['mode']}'")
+    return args
+
+
+def model_run_args(model_file: str | Path, arg_file: str | None, default_arg_file: str) -> dict[str, Any]:
+    """The arguments to evaluate or export ``model_file`` with: an explicit ``arg_file``'s as they are; else
+    ``default_arg_file``'s with the env, agent and engine configs the model was trained with (its run folder's
+    copies, or the texts its checkpoint carries) where it knows them."""
+    if arg_file:
+        return parse_args(["--arg_file", arg_file])
+    args = parse_args(["--arg_file", default_arg_file])
+    found = model_configs(model_file)
+    if "env_config" in found and "agent_config" in found:
+        args.update(env_config=found["env_config"], agent_config=found["agent_config"],
+                    engine_config=found.get("engine_config", args["engine_config"]), motion_file="")
     return args

@@ -51,7 +51,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     return payload
 
 
-SLIM_KEYS = ("format", "signature", "agent", "iteration", "sample_count", "wall_time", "last_test")
+SLIM_KEYS = ("format", "signature", "agent", "iteration", "sample_count", "wall_time", "last_test", "run_configs")
 
 
 def slim_payload(payload: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -23,13 +26,32 @@ def resolve_path(path: str | Path) -> Path:
     return path
 
 
-def run_config_files(model_file: str | Path, env_config: str, agent_config: str) -> tuple[str, str]:
-    """The env and agent configs a checkpoint was trained with: the copies its run folder holds
-    (``env_config.yaml``, ``agent_config.yaml``, written by training; for an intermediate checkpoint in
-    ``<run>/int_models/``, the run folder above it), else the given defaults."""
-    run_dir = resolve_path(model_file).parent
-    if run_dir.name == "int_models":
-        run_dir = run_dir.parent
-    env_copy, agent_copy = run_dir / "env_config.yaml", run_dir / "agent_config.yaml"
-    return (str(env_copy) if env_copy.exists() else env_config,
-            str(agent_copy) if agent_copy.exists() else agent_config)
+def model_configs(model_file: str | Path) -> dict[str, str]:
+    """Config files of the run that wrote ``model_file``: ``env_config``, ``agent_config`` and, when the run had
+    one, ``engine_config``. The copies its run folder holds (written by training; for an intermediate checkpoint
+    in ``<run>/int_models/``, the run folder above it), else the texts the checkpoint carries (``run_configs``,
+    written to a temporary folder for this process). Empty for a checkpoint that knows neither."""
+    path = resolve_path(model_file)
+    run_dir = path.parent.parent if path.parent.name == "int_models" else path.parent
+    found = {key: str(run_dir / f"{key}.yaml") for key in CONFIG_KEYS if (run_dir / f"{key}.yaml").exists()}
+    if "env_config" in found and "agent_config" in found:
+        return found
+    from mimickit.util.checkpoint import CheckpointError, load_checkpoint
+
+    try:
+        texts = load_checkpoint(path).get("run_configs") or {}
+    except CheckpointError:
+        return {}  # the caller loading the model reports what is wrong with it
+    if not ("env_config" in texts and "agent_config" in texts):
+        return {}
+    folder = Path(tempfile.mkdtemp(prefix="mimickit_run_configs_"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    out = {}
+    for key in CONFIG_KEYS:
+        if texts.get(key):
+            (folder / f"{key}.yaml").write_text(texts[key])
+            out[key] = str(folder / f"{key}.yaml")
+    return out
+
+
+CONFIG_KEYS = ("env_config", "agent_config", "engine_config")

@@ -14,6 +14,7 @@ Each refusal is a :class:`ConfigError` naming the folder and what to do instead.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from mimickit.util.checkpoint import load_checkpoint
@@ -87,3 +88,15 @@ def check_policy_given(trainable: bool, model_file: str, random_policy: bool, ag
     if trainable and not model_file and not random_policy:
         raise ConfigError(f"--mode test evaluates a trained {agent_name} policy: give --model_file (or "
                           f"--random_policy true to test an untrained one)")
+
+
+def config_texts(env_config: str, agent_config: str, engine_config: str, motion_file: str = "") -> dict[str, str]:
+    """The texts of a run's configs, as its folder keeps copies of them and its checkpoints carry them: keys
+    ``env_config``, ``agent_config``, ``engine_config`` for the files given (empty names are left out); a
+    ``motion_file`` replaces the env config's clip, marked as set by ``--motion_file``."""
+    texts = {key: resolve_path(name).read_text() for key, name in
+             (("env_config", env_config), ("agent_config", agent_config), ("engine_config", engine_config)) if name}
+    if motion_file and "env_config" in texts:
+        line = f"motion_file: {motion_file}  # set by --motion_file"
+        texts["env_config"] = re.sub(r"(?m)^motion_file:.*$", line, texts["env_config"])
+    return texts

@@ -79,8 +79,9 @@ def test_skill_policy_exports_with_its_latent_as_an_input(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
     out = tmp_path / "ase.onnx"
-    assert main(["export", "--model_file", str(REPO_ROOT / "data/models/ase_humanoid_model.pt"), "--out", str(out),
-                 "--arg_file", "args/ase_humanoid_args.txt"]) == 0
+    # the model file alone: the checkpoint carries the configs it was trained with
+    model = REPO_ROOT / "data/models/ase_humanoid_model.pt"
+    assert main(["export", "--model_file", str(model), "--out", str(out)]) == 0
     sidecar = json.loads(out.with_suffix(".json").read_text())
     assert sidecar["latent"]["dim"] == 64 and sidecar["agent"] == "ASE"
     session = ort.InferenceSession(str(out))
@@ -111,7 +112,7 @@ def test_high_level_controller_exports_as_two_chained_policies(tmp_path):
 
     out = tmp_path / "hlc.onnx"
     assert main(["export", "--model_file", str(REPO_ROOT / "data/models/ase_hlc_location_humanoid_model.pt"),
-                 "--out", str(out), "--arg_file", "args/ase_hlc_location_humanoid_args.txt"]) == 0
+                 "--out", str(out)]) == 0
     sidecar = json.loads(out.with_suffix(".json").read_text())
     chain = sidecar["high_level"]
     assert chain["llc_steps"] >= 1 and (tmp_path / chain["low_level_model"]).is_file()
