@@ -12,7 +12,7 @@ import torch
 from mimickit.anim.kin_char_model import JointType, KinCharModel
 from mimickit.engines.engine import ControlMode, Engine, build_engine
 from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
-from mimickit.envs.episode_stats import EpisodeMeans, StepMeans
+from mimickit.envs.episode_stats import EpisodeMeans, Smoothness, StepMeans
 from mimickit.envs.terms.observations import compute_char_obs
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
@@ -118,6 +118,9 @@ class CharEnv(BaseEnv):
         self.fault_count = torch.zeros((), dtype=torch.long, device=self.device)  # envs reset for broken physics
         self.reward_term_means = StepMeans()
         self.episode_metrics = EpisodeMeans(num_envs, self.device)
+        self.smoothness = Smoothness(num_envs, self._action_low.numel(), self.kin_model.dof_size,
+                                     self.engine.timestep, self.device)
+        self._applied_action = torch.zeros(num_envs, self._action_low.numel(), device=self.device)
         self._step_metrics: dict[str, torch.Tensor] = {}
         self.obs_layout = self._measure_obs_layout()
         obs_dim = max(part.stop for part in self.obs_layout.values())
@@ -185,6 +188,7 @@ class CharEnv(BaseEnv):
             self.time[ids] = 0.0
             self.done[ids] = int(DoneFlags.NULL)
             self.episode_metrics.reset(ids)
+            self.smoothness.reset(ids)
             self._reset_envs(ids)
             self.obs[ids] = self._compute_obs(ids)
         return self.obs, {}
@@ -203,6 +207,7 @@ class CharEnv(BaseEnv):
     # ---------------------------------------------------------------------------------- step parts
     def _apply_action(self, action: torch.Tensor) -> None:
         action = torch.maximum(torch.minimum(action, self._action_high), self._action_low)
+        self._applied_action = action
         self.engine.set_cmd(self.char_id, self._action_to_command(action))
 
     def _update_time(self) -> None:
@@ -215,6 +220,8 @@ class CharEnv(BaseEnv):
     def _update_metrics(self) -> None:
         self._step_metrics = self._compute_metrics()
         self.episode_metrics.add(self._step_metrics)
+        if self._step_metrics:  # TEST mode of envs that report per-episode figures: how smoothly they act too
+            self.smoothness.add(self._applied_action, self.engine.get_dof_pos(self.char_id))
 
     def _update_reward(self) -> None:
         reward, terms = self._compute_reward()
@@ -234,7 +241,8 @@ class CharEnv(BaseEnv):
         info: dict[str, Any] = {"num_faults": self.fault_count}
         if self._step_metrics:
             ended = self.done != int(DoneFlags.NULL)
-            info["episode_metrics"] = {**self.episode_metrics.means(ended), **self._episode_summary(ended)}
+            info["episode_metrics"] = {**self.episode_metrics.means(ended), **self.smoothness.means(ended),
+                                       **self._episode_summary(ended)}
         return info
 
     # --------------------------------------------------------------------------------------- hooks

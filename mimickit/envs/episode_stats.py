@@ -60,3 +60,48 @@ class EpisodeMeans:
             mean[~ended] = float("nan")
             out[name] = mean
         return out
+
+
+class Smoothness:
+    """Per-episode action smoothness of each env (TEST mode): mean ``|a_t - a_{t-1}|`` over action dimensions and
+    steps (``action_delta``, action units per control step) and mean ``|d^3 q / dt^3|`` over DoFs and steps
+    (``joint_jerk``, rad/s^3, third backward difference of the DoF positions with control step ``dt``). The first
+    step of an episode has no previous action and the first three no jerk; those steps are left out."""
+
+    def __init__(self, num_envs: int, action_dim: int, dof_dim: int, dt: float, device: torch.device) -> None:
+        self.dt = dt
+        self._prev_action = torch.zeros(num_envs, action_dim, device=device)
+        self._dof_hist = torch.zeros(num_envs, 3, dof_dim, device=device)  # q_{t-3}, q_{t-2}, q_{t-1}
+        self._steps = torch.zeros(num_envs, device=device)  # steps recorded in this episode
+        self._sums = {name: torch.zeros(num_envs, device=device) for name in ("action_delta", "joint_jerk")}
+        self._counts = {name: torch.zeros(num_envs, device=device) for name in ("action_delta", "joint_jerk")}
+
+    def reset(self, env_ids: torch.Tensor) -> None:
+        self._steps[env_ids] = 0.0
+        for name in self._sums:
+            self._sums[name][env_ids] = 0.0
+            self._counts[name][env_ids] = 0.0
+
+    def add(self, action: torch.Tensor, dof_pos: torch.Tensor) -> None:
+        """One step: the (clipped) actions ``[N, A]`` applied and the DoF positions ``[N, D]`` after it."""
+        delta_valid = (self._steps >= 1).float()
+        jerk_valid = (self._steps >= 3).float()
+        delta = (action - self._prev_action).abs().mean(-1)
+        q3, q2, q1 = self._dof_hist.unbind(1)
+        jerk = ((dof_pos - 3.0 * q1 + 3.0 * q2 - q3) / self.dt ** 3).abs().mean(-1)
+        self._sums["action_delta"] += delta * delta_valid
+        self._counts["action_delta"] += delta_valid
+        self._sums["joint_jerk"] += jerk * jerk_valid
+        self._counts["joint_jerk"] += jerk_valid
+        self._prev_action.copy_(action)
+        self._dof_hist.copy_(torch.cat([self._dof_hist[:, 1:], dof_pos[:, None]], dim=1))
+        self._steps += 1.0
+
+    def means(self, ended: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each figure's episode mean ``[N]`` where ``ended`` (NaN elsewhere, and where no step counted)."""
+        out = {}
+        for name, total in self._sums.items():
+            count = self._counts[name]
+            mean = total / count.clamp_min(1.0)
+            out[name] = torch.where(ended & (count > 0), mean, torch.full_like(mean, float("nan")))
+        return out
