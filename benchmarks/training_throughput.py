@@ -4,21 +4,29 @@
 Builds the env and agent of an args file (default: the CPU DeepMimic preset), then times
 ``--iters`` training iterations split into physics (engine.step), the rest of the environment (reference
 motion, observations, reward, termination, resets), action selection, and learning (returns + network
-updates). On CPU the learner can cost more than physics, so both are reported per sample.
+updates). On CPU the learner can cost more than physics, so both are reported per sample. In the same run raw
+``mujoco.rollout`` steps the same compiled model with the same env count and threads (``engine_throughput.py``'s
+raw loop), and the last line is ``training_vs_raw_physics``: training samples/s over raw env-steps/s, the share
+of the physics floor training reaches. ``--table`` repeats both over env counts and thread counts.
 
     python benchmarks/training_throughput.py [--arg_file args/deepmimic_humanoid_ppo_args.txt] [--iters 8]
         [--num_envs N] [--agent_config ...] [--engine_config ...] [--device cuda:0]
+    python benchmarks/training_throughput.py --table [--table_envs 64 256 1024 4096] [--table_threads 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -28,6 +36,8 @@ from mimickit.learning.agent_builder import build_agent  # noqa: E402
 from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.cli import at_least, guarded  # noqa: E402
+from mimickit.util.config import load_yaml  # noqa: E402
+from mimickit.util.paths import resolve_path  # noqa: E402
 
 
 class Stopwatch:
@@ -48,10 +58,28 @@ class Stopwatch:
             self.seconds += time.perf_counter() - start
 
 
+def _engine_throughput_module():
+    path = REPO_ROOT / "benchmarks" / "engine_throughput.py"
+    spec = importlib.util.spec_from_file_location("engine_throughput", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def raw_physics_rate(engine, seconds: float) -> float:
+    """Env-steps/s of raw ``mujoco.rollout`` on ``engine``'s own model, env count and threads, holding the
+    current DoF positions as PD targets (CPU engine only; the floor training is compared with)."""
+    bench = _engine_throughput_module()
+    targets = engine.get_dof_pos(0).detach().cpu()
+    return bench.bench_raw_rollout(engine, targets, engine.num_threads, seconds)
+
+
 def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config: str | None = None,
-            engine_config: str | None = None, device: str = "cpu") -> float:
-    """Time ``iters`` training iterations of ``arg_file`` (after one warm-up) and print where the time goes;
-    returns training samples per second."""
+            engine_config: str | None = None, device: str = "cpu", raw_seconds: float = 3.0,
+            quiet: bool = False) -> tuple[float, float]:
+    """Time ``iters`` training iterations of ``arg_file`` (after one warm-up) and print where the time goes, then
+    raw physics on the same engine for ``raw_seconds`` (CPU engine; 0 skips it); returns training samples/s and
+    raw env-steps/s (nan when skipped)."""
     extra = (["--num_envs", str(num_envs)] if num_envs else []) + (
         ["--agent_config", agent_config] if agent_config else []) + (
         ["--engine_config", engine_config] if engine_config else [])
@@ -85,19 +113,40 @@ def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config
     reset_and_bookkeeping = rollout - env_total - act
     total = rollout + learn
     us = lambda s: 1e6 * s / samples  # noqa: E731
-    print(f"{arg_file}: {env.num_envs} envs x {agent.steps_per_iter} steps = {samples} samples/iteration, "
-          f"agent {args['agent_config']}, engine {args['engine_config']}, device {device}, {os.cpu_count()} cores, "
-          f"torch threads {torch.get_num_threads()}")
-    print(f"{'part':<34}{'s/iter':>8}{'us/sample':>11}{'share':>8}")
-    for name, value in (("physics (engine.step)", phys), ("env: reference, obs, reward, done", env_other),
-                        ("agent: action selection", act), ("resets, recording, schedules", reset_and_bookkeeping),
-                        ("learning: returns + updates", learn)):
-        print(f"{name:<34}{value:>8.3f}{us(value):>11.1f}{value / total:>8.1%}")
-    print(f"{'total':<34}{total:>8.3f}{us(total):>11.1f}")
-    print(f"physics-only env-steps/s: {samples / phys:,.0f}; learner-only samples/s: {samples / learn:,.0f}")
-    print(f"training_samples_per_sec: {samples / total:,.0f}")
+    raw = math.nan
+    if raw_seconds > 0 and hasattr(env.engine, "num_threads") and device.type == "cpu":
+        raw = raw_physics_rate(env.engine, raw_seconds)
+    if not quiet:
+        print(f"{arg_file}: {env.num_envs} envs x {agent.steps_per_iter} steps = {samples} samples/iteration, "
+              f"agent {args['agent_config']}, engine {args['engine_config']}, device {device}, "
+              f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}")
+        print(f"{'part':<34}{'s/iter':>8}{'us/sample':>11}{'share':>8}")
+        for name, value in (("physics (engine.step)", phys), ("env: reference, obs, reward, done", env_other),
+                            ("agent: action selection", act), ("resets, recording, schedules", reset_and_bookkeeping),
+                            ("learning: returns + updates", learn)):
+            print(f"{name:<34}{value:>8.3f}{us(value):>11.1f}{value / total:>8.1%}")
+        print(f"{'total':<34}{total:>8.3f}{us(total):>11.1f}")
+        print(f"physics-only env-steps/s: {samples / phys:,.0f}; learner-only samples/s: {samples / learn:,.0f}")
+        print(f"raw mujoco.rollout env-steps/s (same model, envs and threads): {raw:,.0f}")
+        print(f"training_samples_per_sec: {samples / total:,.0f}")
     env.close()
-    return samples / total
+    return samples / total, raw
+
+
+def table(arg_file: str, iters: int, env_counts: list[int], thread_counts: list[int], agent_config: str | None,
+          raw_seconds: float) -> None:
+    """Training samples/s and raw physics env-steps/s over env counts and engine threads, one row each."""
+    base = parse_args(["--arg_file", arg_file])
+    print(f"{'envs':>6}{'threads':>8}{'training samples/s':>20}{'raw env-steps/s':>17}{'training/raw':>14}")
+    with tempfile.TemporaryDirectory() as folder:
+        for threads in thread_counts:
+            engine_file = Path(folder) / f"engine_{threads}.yaml"
+            config = load_yaml(resolve_path(base["engine_config"]))
+            engine_file.write_text(yaml.safe_dump({**config, "num_threads": threads}))
+            for num_envs in env_counts:
+                rate, raw = measure(arg_file, iters, num_envs, agent_config, str(engine_file),
+                                    raw_seconds=raw_seconds, quiet=True)
+                print(f"{num_envs:>6}{threads:>8}{rate:>20,.0f}{raw:>17,.0f}{rate / raw:>14.3f}", flush=True)
 
 
 def main() -> None:
@@ -108,8 +157,16 @@ def main() -> None:
     parser.add_argument("--agent_config", default=None)
     parser.add_argument("--engine_config", default=None)
     parser.add_argument("--device", default="cpu", help="torch device of the env and agent (cuda:0 for a GPU)")
+    parser.add_argument("--raw_seconds", type=float, default=3.0, help="seconds of raw physics timing (0: none)")
+    parser.add_argument("--table", action="store_true", help="a row per env count and thread count")
+    parser.add_argument("--table_envs", type=at_least(1), nargs="+", default=[64, 256, 1024, 4096])
+    parser.add_argument("--table_threads", type=at_least(1), nargs="+", default=[1, 2])
     cli = parser.parse_args()
-    measure(cli.arg_file, cli.iters, cli.num_envs, cli.agent_config, cli.engine_config, cli.device)
+    if cli.table:
+        table(cli.arg_file, cli.iters, cli.table_envs, cli.table_threads, cli.agent_config, cli.raw_seconds)
+    rate, raw = measure(cli.arg_file, cli.iters, cli.num_envs, cli.agent_config, cli.engine_config, cli.device,
+                        cli.raw_seconds)
+    print(f"training_vs_raw_physics: {rate / raw:.3f}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,11 @@ class MujocoEngine(MujocoSceneEngine):
         self._num_faults = 0
         self._rollout = None
 
+    @property
+    def num_threads(self) -> int:
+        """Threads of the rollout pool stepping the envs."""
+        return min(self._num_threads, self.num_envs)
+
     def _init_backend(self) -> None:
         m, scene = self.model, self.scene
         data = mujoco.MjData(m)
@@ -74,7 +79,7 @@ class MujocoEngine(MujocoSceneEngine):
         self._layout = scene.layout
         self._act_dof = scene.layout.act_dof
         self._cmd = torch.zeros(n, self._kin_model.dof_size, dtype=torch.float64)
-        threads = min(self._num_threads, n)
+        threads = self.num_threads
         self._rollout = mujoco.rollout.Rollout(nthread=threads)
         self._thread_data = [mujoco.MjData(m) for _ in range(threads)]
         self._model_batch = [m] * n  # rollout without checks wants one model per env

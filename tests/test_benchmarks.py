@@ -1,0 +1,18 @@
+"""The throughput benchmark reports its ratio to raw physics measured in the same run (numbers are not asserted:
+no timing assertions in tests; only that each figure is there and sane)."""
+
+import re
+import subprocess
+import sys
+
+from .conftest import REPO_ROOT
+
+
+def test_training_throughput_reports_its_share_of_raw_physics():
+    out = subprocess.run([sys.executable, "benchmarks/training_throughput.py", "--iters", "1", "--num_envs", "4",
+                          "--raw_seconds", "0.2", "--table", "--table_envs", "4", "--table_threads", "1"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=True).stdout
+    assert re.search(r"^\s+4\s+1\s+[\d,]+\s+[\d,]+\s+\d+\.\d{3}$", out, re.MULTILINE), out  # the table row
+    assert "raw mujoco.rollout env-steps/s (same model, envs and threads)" in out
+    ratio = float(out.strip().splitlines()[-1].removeprefix("training_vs_raw_physics: "))
+    assert 0.0 < ratio < 2.0  # training cannot run far faster than its own physics
