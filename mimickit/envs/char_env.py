@@ -13,6 +13,13 @@ from mimickit.anim.kin_char_model import JointType, KinCharModel
 from mimickit.engines.engine import ControlMode, Engine, build_engine
 from mimickit.envs.base_env import BaseEnv, DoneFlags, EnvMode
 from mimickit.envs.episode_stats import EpisodeMeans, Smoothness, StepMeans
+from mimickit.envs.randomization import (
+    RANDOMIZATION_SCHEMA,
+    ActionDelay,
+    PushSchedule,
+    RandomizationConfig,
+    noise_std,
+)
 from mimickit.envs.terms.observations import compute_char_obs
 from mimickit.util import rotations as rot
 from mimickit.util.config import ConfigError
@@ -34,6 +41,8 @@ CHAR_ENV_SCHEMA: dict[str, Field] = {
     "engine": Field(dict, {}, "overrides of the engine yaml's keys"),
     "camera_mode": Field(str, "track", "video / viewer camera: track (follows the character's root) or still "
                                        "(stays where the recording started)", choices=("track", "still")),
+    "randomization": Field(dict, {}, "domain randomisation in TRAIN mode (off by default)",
+                           schema=RANDOMIZATION_SCHEMA),
 }
 
 
@@ -125,6 +134,7 @@ class CharEnv(BaseEnv):
         self.obs_layout = self._measure_obs_layout()
         obs_dim = max(part.stop for part in self.obs_layout.values())
         self.obs = torch.zeros(num_envs, obs_dim, device=self.device)
+        self._build_randomization(num_envs)
 
     # ------------------------------------------------------------------------------------- building
     def _configure_engine(self, engine: Engine) -> int:
@@ -158,6 +168,18 @@ class CharEnv(BaseEnv):
                               f"{self.kin_model.body_names}")
         return torch.tensor([self.kin_model.get_body_id(n) for n in names], dtype=torch.long, device=self.device)
 
+    def _build_randomization(self, num_envs: int) -> None:
+        config = validate(self.config["randomization"], RANDOMIZATION_SCHEMA, f"{self.source}: randomization")
+        self.randomization = RandomizationConfig.from_config(config, list(self.obs_layout), self.source)
+        r = self.randomization
+        self._obs_noise = (noise_std(self.obs_layout, r.obs_noise, self.obs.shape[1], self.device)
+                           if any(v > 0 for v in r.obs_noise.values()) else None)
+        self._action_delay = (ActionDelay(num_envs, self._action_low.numel(), r.action_delay, self.device)
+                              if r.action_delay[1] > 0 else None)
+        self._pushes = PushSchedule(num_envs, r.push_interval, r.push_vel, self.device) if r.push_vel > 0 else None
+        if r.active:
+            print(f"Randomization (TRAIN mode): {r.describe()}", flush=True)
+
     def _build_obs_terms(self) -> list[tuple[str, ObsTerm]]:
         """The observation's parts in order, as ``(name, fn)``; subclasses extend the list."""
         return [("char", self._char_obs)]
@@ -190,7 +212,11 @@ class CharEnv(BaseEnv):
             self.episode_metrics.reset(ids)
             self.smoothness.reset(ids)
             self._reset_envs(ids)
-            self.obs[ids] = self._compute_obs(ids)
+            if self._action_delay is not None:  # drawn after the env's own reset, whose draws stay as without
+                self._action_delay.reset(ids)
+            if self._pushes is not None:
+                self._pushes.reset(ids, self.time)
+            self.obs[ids] = self._noisy(self._compute_obs(ids))
         return self.obs, {}
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
@@ -207,15 +233,34 @@ class CharEnv(BaseEnv):
     # ---------------------------------------------------------------------------------- step parts
     def _apply_action(self, action: torch.Tensor) -> None:
         action = torch.maximum(torch.minimum(action, self._action_high), self._action_low)
+        training = self.mode == EnvMode.TRAIN
+        if self._action_delay is not None and training:
+            action = self._action_delay(action)
+        if self._pushes is not None and training:
+            self._push()
         self._applied_action = action
         self.engine.set_cmd(self.char_id, self._action_to_command(action))
+
+    def _push(self) -> None:
+        """Change the root velocity of the envs whose push is due (one host sync, for the ids, when pushes are on)."""
+        assert self._pushes is not None
+        ids = self._pushes.due(self.time).nonzero().flatten()
+        if ids.numel() > 0:
+            vel = self.engine.get_root_vel(self.char_id)[ids] + self._pushes.velocity_changes(ids, self.time)
+            self.engine.set_state(self.char_id, ids, root_vel=vel)
+
+    def _noisy(self, obs: torch.Tensor) -> torch.Tensor:
+        """``obs`` with the configured per-term Gaussian noise added (TRAIN mode)."""
+        if self._obs_noise is None or self.mode != EnvMode.TRAIN:
+            return obs
+        return obs + torch.randn_like(obs) * self._obs_noise
 
     def _update_time(self) -> None:
         self.step_count += 1
         self.time[:] = self.step_count * self.engine.timestep
 
     def _update_observations(self) -> None:
-        self.obs[:] = self._compute_obs(None)
+        self.obs[:] = self._noisy(self._compute_obs(None))
 
     def _update_metrics(self) -> None:
         self._step_metrics = self._compute_metrics()

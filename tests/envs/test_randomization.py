@@ -1,0 +1,92 @@
+"""Domain randomisation around the physics: per-env action delays, pushes and per-term observation noise, applied
+in TRAIN mode only, checked on the state they act on."""
+
+import pytest
+import torch
+
+from mimickit.envs.base_env import EnvMode
+from mimickit.envs.randomization import ActionDelay, PushSchedule
+from mimickit.learning.low_level import build_env
+from mimickit.util.config import ConfigError
+
+from ..conftest import REPO_ROOT
+
+ENGINE = str(REPO_ROOT / "data/engines/mujoco_engine.yaml")
+
+
+def test_each_env_applies_the_action_chosen_its_delay_ago():
+    delay = ActionDelay(3, action_dim=1, delay=(0, 2), device=torch.device("cpu"))
+    delay.reset(torch.arange(3))
+    delay.delay[:] = torch.tensor([0, 1, 2])  # one env per delay
+    applied = [delay(torch.full((3, 1), float(t))).flatten().tolist() for t in (1, 2, 3, 4)]
+    # before an env has acted `delay` times its first action stands in for the older ones
+    assert applied == [[1, 1, 1], [2, 1, 1], [3, 2, 1], [4, 3, 2]]
+    delay.reset(torch.tensor([2]))
+    delay.delay[2] = 2
+    assert delay(torch.full((3, 1), 5.0)).flatten().tolist() == [5, 4, 5]  # env 2 starts over
+
+
+def test_pushes_come_when_due_and_stay_within_their_speed():
+    torch.manual_seed(0)
+    pushes = PushSchedule(64, interval=(1.0, 2.0), push_vel=0.5, device=torch.device("cpu"))
+    time = torch.zeros(64)
+    pushes.reset(torch.arange(64), time)
+    assert not pushes.due(time).any() and pushes.due(time + 2.0).all()
+    dv = pushes.velocity_changes(torch.arange(64), time + 2.0)
+    assert torch.all(dv[:, :2].norm(dim=-1) <= 0.5) and torch.all(dv[:, 2] == 0) and dv[:, :2].norm(dim=-1).max() > 0.3
+    assert torch.all((pushes.next_push >= 3.0) & (pushes.next_push <= 4.0))  # the next one drawn from now
+
+
+def randomized_env(tmp_path, randomization: str):
+    config = tmp_path / "env.yaml"
+    config.write_text((REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml").read_text()
+                      + f"randomization: {randomization}\n")
+    return build_env(str(config), ENGINE, 4)
+
+
+def test_observation_noise_per_term_in_train_mode_only(tmp_path):
+    torch.manual_seed(0)
+    env = randomized_env(tmp_path, "{obs_noise: {char: 0.05}}")
+    try:
+        env.set_mode(EnvMode.TRAIN)
+        env.reset()
+        clean = env._compute_obs(None).clone()  # the state as observed without noise
+        samples = torch.stack([env._noisy(clean) for _ in range(200)])
+        char, target = env.obs_layout["char"], env.obs_layout["target"]
+        assert samples[..., char].std(0).mean().item() == pytest.approx(0.05, rel=0.1)
+        assert torch.equal(samples[..., target], clean[..., target].expand_as(samples[..., target]))
+        env.set_mode(EnvMode.TEST)
+        assert torch.equal(env._noisy(clean), clean)
+    finally:
+        env.close()
+
+
+def test_pushed_envs_leave_the_unpushed_twin(tmp_path):
+    """Two envs from the same seed, one with pushes every 0.1 s: identical until the first push (control step 3 at
+    30 Hz), then their root velocities part by up to the push speed."""
+    runs = []
+    for randomization in ("{push_interval: [0.1, 0.1], push_vel: 1.0}", "{}"):
+        torch.manual_seed(3)
+        env = randomized_env(tmp_path, randomization)
+        try:
+            env.set_mode(EnvMode.TRAIN)
+            env.reset()
+            vels = []
+            for _ in range(4):
+                env.step(torch.zeros(4, 28))
+                vels.append(env.char_state()["root_vel"].clone())
+            runs.append(torch.stack(vels))
+        finally:
+            env.close()
+    pushed, plain = runs
+    assert torch.allclose(pushed[:2], plain[:2])  # steps 1-2: no push yet
+    gap = (pushed[3, :, :2] - plain[3, :, :2]).norm(dim=-1)
+    assert torch.all(gap > 0.01) and torch.all(gap < 1.5)
+
+
+def test_bad_randomization_is_named(tmp_path):
+    for bad, phrase in (("{obs_noise: {nose: 0.1}}", "randomization.obs_noise names ['nose']"),
+                        ("{action_delay: [3, 1]}", "randomization.action_delay must be [min, max]"),
+                        ("{push_vel: 1.0}", "pushes need both push_interval and push_vel")):
+        with pytest.raises(ConfigError, match=phrase.replace("[", r"\[").replace("]", r"\]")):
+            randomized_env(tmp_path, bad)
