@@ -10,6 +10,11 @@ the allowed contact bodies touches the ground). This file is the template for ru
 simulator or on hardware.
 
     python tools/sim2sim.py --policy policy.onnx --episodes 16
+    python tools/sim2sim.py --policy policy.onnx --push_vel 1.0 --push_interval 1 3   # pushed about
+
+With ``--push_vel`` the robot is pushed at random times (every ``--push_interval`` seconds, drawn uniformly): its
+root's horizontal velocity changes by up to ``--push_vel`` m/s in a random direction, as the env's training pushes.
+The report adds the policy's action smoothness: mean |a_t - a_(t-1)| per control step.
 """
 
 from __future__ import annotations
@@ -378,7 +383,8 @@ class Sim2Sim:
         self.char.set_state(self.data, root_pos, root_rot, joint_rot, root_vel, root_ang, joint_ang)
         mujoco.mj_forward(self.model, self.data)
 
-    def step(self, t: float, obs: np.ndarray) -> None:
+    def step(self, t: float, obs: np.ndarray) -> np.ndarray:
+        """Apply the policy's action for one control step; returns the (clipped) action."""
         action = self.session.run(["action"], {"obs": obs[None]})[0][0].astype(np.float64)
         action = np.clip(action, self.low, self.high)
         target = action + (self.char.dofs_of(self.clip.pose(t + self.dt)[2]) if self.residual else 0.0)
@@ -387,6 +393,13 @@ class Sim2Sim:
             mujoco.mj_step(self.model, self.data)
         # body positions of the new state (sensor readings stay those of the last substep, as in MimicKit)
         mujoco.mj_kinematics(self.model, self.data)
+        return action
+
+    def push(self, rng: np.random.Generator, push_vel: float) -> None:
+        """Add a horizontal root velocity change drawn uniformly in the disc of radius ``push_vel`` [m/s]."""
+        angle, radius = rng.uniform(0.0, 2.0 * math.pi), push_vel * math.sqrt(rng.uniform())
+        self.data.qvel[0] += radius * math.cos(angle)  # the root's free joint: world linear velocity first
+        self.data.qvel[1] += radius * math.sin(angle)
 
     def fell(self) -> bool:
         if not self.contact_check:
@@ -394,20 +407,31 @@ class Sim2Sim:
         forces = np.abs(self.data.sensordata[self.char.contact_adr[:, None] + np.arange(3)]).max(axis=1)
         return bool((forces[self.forbidden] > 0.1).any())
 
-    def episode(self, t0: float) -> tuple[float, float]:
-        """One test episode from clip time ``t0``: (seconds survived, mean Eq. 2 position error [m])."""
+    def episode(self, t0: float, rng: np.random.Generator | None = None, push_vel: float = 0.0,
+                push_interval: tuple[float, float] = (1.0, 3.0)) -> tuple[float, float, float]:
+        """One test episode from clip time ``t0``: (seconds survived, mean Eq. 2 position error [m], mean
+        |a_t - a_(t-1)|); with ``push_vel`` > 0 the root is pushed every ``U(push_interval)`` seconds."""
         self.reset(t0)
-        steps, errors = round(self.episode_length / self.dt), []
+        steps, errors, deltas = round(self.episode_length / self.dt), [], []
+        rng = rng if rng is not None else np.random.default_rng(0)
+        next_push = rng.uniform(*push_interval) if push_vel > 0 else math.inf
+        previous = None
         for k in range(steps):
             t = t0 + k * self.dt
-            self.step(t, self.observe(t))
+            if k * self.dt >= next_push:
+                self.push(rng, push_vel)
+                next_push += rng.uniform(*push_interval)
+            action = self.step(t, self.observe(t))
+            if previous is not None:
+                deltas.append(float(np.abs(action - previous).mean()))
+            previous = action
             ref_bodies = self._ref(t + self.dt)[3]
             sim = self.data.xpos[self.char.bodies]
             rel = (ref_bodies[1:] - ref_bodies[:1]) - (sim[1:] - sim[:1])
             errors.append((np.linalg.norm(rel, axis=-1).sum() + np.linalg.norm(ref_bodies[0] - sim[0])) / len(sim))
             if self.fell():
-                return (k + 1) * self.dt, float(np.mean(errors))
-        return steps * self.dt, float(np.mean(errors))
+                return (k + 1) * self.dt, float(np.mean(errors)), float(np.mean(deltas)) if deltas else 0.0
+        return steps * self.dt, float(np.mean(errors)), float(np.mean(deltas)) if deltas else 0.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -416,9 +440,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--motion_file", default="", help="the clip (default: the one the sidecar names)")
     parser.add_argument("--episodes", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--push_vel", type=float, default=0.0, help="largest push (root velocity change), m/s")
+    parser.add_argument("--push_interval", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX"),
+                        help="seconds between pushes, drawn uniformly")
     cli = parser.parse_args(argv)
     if cli.episodes < 1:
         print(f"error: --episodes must be >= 1, found {cli.episodes}", file=sys.stderr)
+        return 2
+    if cli.push_vel < 0 or not 0 < cli.push_interval[0] <= cli.push_interval[1]:
+        print(f"error: --push_vel must be >= 0 and --push_interval 0 < MIN <= MAX, found {cli.push_vel} and "
+              f"{cli.push_interval}", file=sys.stderr)
         return 2
     try:
         sim = Sim2Sim(cli.policy, cli.motion_file or None)
@@ -426,12 +457,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     rng = np.random.default_rng(cli.seed)
-    results = [sim.episode(float(rng.uniform(0.0, sim.clip.length))) for _ in range(cli.episodes)]
+    results = [sim.episode(float(rng.uniform(0.0, sim.clip.length)), rng, cli.push_vel, tuple(cli.push_interval))
+               for _ in range(cli.episodes)]
     survival = np.array([r[0] for r in results])
     e_pos = np.array([r[1] for r in results])
-    print(f"{cli.episodes} episodes: survived {survival.mean():.2f} of {sim.episode_length:.1f} s "
+    pushed = f", pushed up to {cli.push_vel:g} m/s" if cli.push_vel > 0 else ""
+    print(f"{cli.episodes} episodes{pushed}: survived {survival.mean():.2f} of {sim.episode_length:.1f} s "
           f"({100 * np.mean(survival >= sim.episode_length - 1e-6):.0f}% to the end), "
-          f"e_pos {e_pos.mean():.4f} +- {e_pos.std():.4f} m")
+          f"e_pos {e_pos.mean():.4f} +- {e_pos.std():.4f} m, "
+          f"action change {np.mean([r[2] for r in results]):.4f} per step")
     return 0
 
 

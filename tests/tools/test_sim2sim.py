@@ -62,11 +62,22 @@ def test_shipped_walk_policy_tracks_in_plain_mujoco(exported, monkeypatch, capsy
     monkeypatch.chdir(REPO_ROOT)
     sim = sim2sim.Sim2Sim(str(exported))
     sim.episode_length = 2.0
-    survived, e_pos = sim.episode(0.3)
-    assert survived == pytest.approx(2.0) and e_pos < 0.05
+    survived, e_pos, action_change = sim.episode(0.3)
+    assert survived == pytest.approx(2.0) and e_pos < 0.05 and 0.0 < action_change < 0.2
     assert sim2sim.main(["--policy", str(exported), "--episodes", "1"]) == 0
     assert "100% to the end" in capsys.readouterr().out
     sys.modules.pop("sim2sim", None)
+
+
+def test_pushes_knock_the_walk_about(exported, monkeypatch):
+    """Hard pushes (up to 3 m/s every 0.3-0.6 s) move the root off the clip: the tracking error grows well
+    beyond the unpushed episode's from the same start, or the character falls."""
+    monkeypatch.chdir(REPO_ROOT)
+    sim = sim2sim.Sim2Sim(str(exported))
+    sim.episode_length = 2.0
+    calm = sim.episode(0.3)
+    pushed = sim.episode(0.3, np.random.default_rng(1), push_vel=3.0, push_interval=(0.3, 0.6))
+    assert pushed[0] < calm[0] or pushed[1] > 2.0 * calm[1], (calm, pushed)
 
 
 def test_bad_inputs_are_one_line_errors(exported, tmp_path, capsys, monkeypatch):
@@ -117,3 +128,5 @@ def test_bad_inputs_are_one_line_errors(exported, tmp_path, capsys, monkeypatch)
     refused(["--policy", str(exported), "--motion_file", "data/motions/g1/g1_walk.pkl"], "a clip of another character")
     refused(["--policy", str(exported), "--motion_file", str(tmp_path)], "cannot read the clip")
     refused(["--policy", str(exported), "--episodes", "0"], "--episodes must be >= 1")
+    refused(["--policy", str(exported), "--push_vel", "-1"], "--push_vel must be >= 0")
+    refused(["--policy", str(exported), "--push_interval", "2", "1"], "--push_interval 0 < MIN <= MAX")
