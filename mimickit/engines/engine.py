@@ -198,6 +198,13 @@ class Engine(abc.ABC):
         """Release the simulator's resources (threads, device memory, renderers); closing twice is harmless and a
         closed engine refuses to step."""
 
+    # ------------------------------------------------------------------ optional: physics randomisation
+    def randomize_physics(self, obj_id: int, env_ids: torch.Tensor, scales: dict[str, torch.Tensor]) -> None:
+        """Scale physical properties of ``env_ids`` relative to the asset's (1 = nominal), each ``[len(env_ids)]``:
+        ``friction`` (ground and body sliding friction), ``mass`` (every body's mass and inertia), ``kp`` / ``kd``
+        (the PD servos' gains), ``strength`` (the motors' force limits). Other envs are untouched."""
+        raise ConfigError(f"the {type(self).__name__} does not randomise physics; use the CPU MuJoCo engine")
+
     # ------------------------------------------------------------------ optional: pictures of the envs
     @property
     def renders(self) -> bool:

@@ -11,6 +11,7 @@ whose FK equals MuJoCo's). There is no per-environment Python loop anywhere on t
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
@@ -22,6 +23,7 @@ import torch
 from mimickit.engines.engine import ControlMode
 from mimickit.engines.mujoco_common import SCENE_SCHEMA, MujocoSceneEngine
 from mimickit.engines.mujoco_state import explicit_pd_torque
+from mimickit.util.config import ConfigError
 from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.schema import Field
 
@@ -32,6 +34,9 @@ _STEP_START_TIME = 1.0  # every rollout starts at this time; an earlier end time
 MUJOCO_SCHEMA: dict[str, Field] = {
     **SCENE_SCHEMA,
     "num_threads": Field(int, 0, "rollout threads (0: this machine's cores shared by its worker processes)", ge=0)}
+
+
+PHYSICS_SCALES = ("friction", "mass", "kp", "kd", "strength")
 
 
 class MujocoEngine(MujocoSceneEngine):
@@ -108,6 +113,36 @@ class MujocoEngine(MujocoSceneEngine):
         faults = self._detect_faults()
         self._after_physics()
         return torch.from_numpy(faults).to(self.device)
+
+    def randomize_physics(self, obj_id: int, env_ids: torch.Tensor, scales: dict[str, torch.Tensor]) -> None:
+        self._check_obj(obj_id)
+        unknown = sorted(set(scales) - set(PHYSICS_SCALES))
+        if unknown:
+            raise ConfigError(f"unknown physics scales {unknown}; known: {list(PHYSICS_SCALES)}")
+        if {"kp", "kd"} & set(scales) and self.control_mode != ControlMode.POS:
+            raise ConfigError("kp / kd randomisation needs control_mode pos (MuJoCo's position servos)")
+        base = self.model
+        if self._model_batch[0] is base:  # the first call: every env gets its own copy of the model
+            self._model_batch = [copy.copy(base) for _ in range(self.num_envs)]
+        values = {name: scale.detach().double().cpu().numpy() for name, scale in scales.items()}
+        for k, env in enumerate(env_ids.tolist()):  # at resets only: a host loop over the reset envs
+            m = self._model_batch[env]
+            if "friction" in values:
+                m.geom_friction[:, 0] = base.geom_friction[:, 0] * values["friction"][k]
+            if "mass" in values:
+                m.body_mass[:] = base.body_mass * values["mass"][k]
+                m.body_inertia[:] = base.body_inertia * values["mass"][k]
+            if "kp" in values:
+                m.actuator_gainprm[:, 0] = base.actuator_gainprm[:, 0] * values["kp"][k]
+                m.actuator_biasprm[:, 1] = base.actuator_biasprm[:, 1] * values["kp"][k]
+            if "kd" in values:
+                m.actuator_biasprm[:, 2] = base.actuator_biasprm[:, 2] * values["kd"][k]
+            if "strength" in values:
+                m.actuator_forcerange[:] = base.actuator_forcerange * values["strength"][k]
+
+    def env_model(self, env: int) -> mujoco.MjModel:
+        """The model env ``env`` is stepped with (its own copy once physics is randomised)."""
+        return self._model_batch[env]
 
     def _rollout_call(self) -> None:
         """Step every environment ``steps_per_call`` substeps in C, then keep the last state and sensors."""

@@ -1,7 +1,7 @@
-"""Domain randomisation applied by the env around the physics, per env, in TRAIN mode: observation noise per
-observation term, action delay in control steps (drawn per env at each reset) and random pushes (velocity
-changes of the root at random times). Configured by the env yaml's ``randomization`` mapping; everything is off
-by default. Randomising the physics itself (friction, masses, gains) is the engine's job and not done here."""
+"""Domain randomisation, per env: physical properties scaled at each reset (friction, masses, PD gains, motor
+strength; the engine applies them), and around the physics in TRAIN mode observation noise per observation
+term, action delay in control steps (drawn per env at each reset) and random pushes (velocity changes of the root
+at random times). Configured by the env yaml's ``randomization`` mapping; everything is off by default."""
 
 from __future__ import annotations
 
@@ -20,7 +20,12 @@ RANDOMIZATION_SCHEMA: dict[str, Field] = {
     "push_interval": Field(list, [0.0, 0.0], "[min, max] seconds between pushes of an env ([0, 0]: no pushes)",
                            unit="s", item=float, ge=0),
     "push_vel": Field(float, 0.0, "largest horizontal root velocity change of a push", unit="m/s", ge=0),
+    **{name: Field(list, [1.0, 1.0], f"[min, max] scale of the {what}, drawn per env at each reset", item=float,
+                   gt=0)
+       for name, what in (("friction", "sliding friction"), ("mass", "body masses and inertias"),
+                          ("kp", "PD stiffness"), ("kd", "PD damping"), ("strength", "motor force limits"))},
 }
+PHYSICS_KEYS = ("friction", "mass", "kp", "kd", "strength")
 
 
 def _pair(values: list, key: str, source: str) -> tuple:
@@ -37,6 +42,7 @@ class RandomizationConfig:
     action_delay: tuple[int, int]
     push_interval: tuple[float, float]
     push_vel: float
+    physics: dict[str, tuple[float, float]]  # only the scales that vary
 
     @classmethod
     def from_config(cls, config: dict, obs_terms: list[str], source: str) -> RandomizationConfig:
@@ -52,11 +58,14 @@ class RandomizationConfig:
         push = _pair(config["push_interval"], "push_interval", source)
         if (push[1] > 0) != (config["push_vel"] > 0):
             raise ConfigError(f"{source}: randomization pushes need both push_interval and push_vel set (> 0)")
-        return cls(noise, _pair(config["action_delay"], "action_delay", source), push, config["push_vel"])
+        physics = {key: _pair(config[key], key, source) for key in PHYSICS_KEYS}
+        physics = {key: pair for key, pair in physics.items() if pair != (1.0, 1.0)}
+        return cls(noise, _pair(config["action_delay"], "action_delay", source), push, config["push_vel"], physics)
 
     @property
     def active(self) -> bool:
-        return any(v > 0 for v in self.obs_noise.values()) or self.action_delay[1] > 0 or self.push_vel > 0
+        return (any(v > 0 for v in self.obs_noise.values()) or self.action_delay[1] > 0 or self.push_vel > 0
+                or bool(self.physics))
 
     def describe(self) -> str:
         parts = [f"obs noise {self.obs_noise}"] if any(v > 0 for v in self.obs_noise.values()) else []
@@ -65,7 +74,12 @@ class RandomizationConfig:
         if self.push_vel > 0:
             parts.append(f"pushes up to {self.push_vel:g} m/s every {self.push_interval[0]:g}-"
                          f"{self.push_interval[1]:g} s")
+        parts += [f"{key} x{low:g}-{high:g}" for key, (low, high) in self.physics.items()]
         return ", ".join(parts)
+
+    def draw_physics(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
+        """Scales ``[n]`` of every varying physical property, uniform in its range."""
+        return {key: low + (high - low) * torch.rand(n, device=device) for key, (low, high) in self.physics.items()}
 
 
 def noise_std(layout: dict[str, slice], obs_noise: dict[str, float], obs_dim: int,

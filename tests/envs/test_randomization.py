@@ -90,3 +90,50 @@ def test_bad_randomization_is_named(tmp_path):
                         ("{push_vel: 1.0}", "pushes need both push_interval and push_vel")):
         with pytest.raises(ConfigError, match=phrase.replace("[", r"\[").replace("]", r"\]")):
             randomized_env(tmp_path, bad)
+
+
+def test_physics_scales_reach_each_env_s_own_model(tmp_path):
+    """Friction, mass, PD gains and motor strength are drawn per env at each reset within their ranges and written
+    into that env's model only; TEST episodes run on the nominal model."""
+    torch.manual_seed(0)
+    env = randomized_env(tmp_path, "{friction: [0.5, 1.5], mass: [0.8, 1.2], kp: [0.7, 1.3], kd: [0.7, 1.3], "
+                                   "strength: [0.8, 1.0]}")
+    try:
+        engine, nominal = env.engine, env.engine.model
+        env.set_mode(EnvMode.TRAIN)
+        env.reset()
+        ratios = []
+        for i in range(4):
+            m = engine.env_model(i)
+            assert m is not nominal
+            r = {"friction": m.geom_friction[:, 0] / nominal.geom_friction[:, 0],
+                 "mass": m.body_mass[1:] / nominal.body_mass[1:],
+                 "kp": m.actuator_gainprm[:, 0] / nominal.actuator_gainprm[:, 0],
+                 "kd": m.actuator_biasprm[:, 2] / nominal.actuator_biasprm[:, 2],
+                 "strength": m.actuator_forcerange[:, 1] / nominal.actuator_forcerange[:, 1]}
+            for key, (low, high) in {"friction": (0.5, 1.5), "mass": (0.8, 1.2), "kp": (0.7, 1.3), "kd": (0.7, 1.3),
+                                     "strength": (0.8, 1.0)}.items():
+                values = torch.as_tensor(r[key])
+                assert torch.allclose(values, values[0].expand_as(values)), key  # one scale per env
+                assert low - 1e-9 <= float(values[0]) <= high + 1e-9, (key, float(values[0]))
+            assert abs(m.actuator_biasprm[0, 1] / m.actuator_gainprm[0, 0] + 1.0) < 1e-9  # a servo: bias = -kp
+            ratios.append(float(r["friction"][0]))
+        assert len(set(ratios)) == 4  # every env drew its own
+        before = engine.env_model(1).geom_friction[0, 0]
+        env.reset(torch.tensor([0]))
+        assert engine.env_model(1).geom_friction[0, 0] == before  # a reset of env 0 leaves env 1 alone
+        env.set_mode(EnvMode.TEST)
+        env.reset()
+        for i in range(4):
+            assert float(engine.env_model(i).geom_friction[0, 0]) == float(nominal.geom_friction[0, 0])
+    finally:
+        env.close()
+
+
+def test_an_engine_without_physics_randomisation_says_so(tmp_path):
+    pytest.importorskip("mujoco_warp")
+    config = tmp_path / "env.yaml"
+    config.write_text((REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml").read_text()
+                      + "randomization: {friction: [0.5, 1.5]}\n")
+    with pytest.raises(ConfigError, match="does not randomise physics"):
+        build_env(str(config), str(REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"), 2)
