@@ -12,8 +12,11 @@ simulator or on hardware.
     python tools/sim2sim.py --policy policy.onnx --episodes 16
     python tools/sim2sim.py --policy policy.onnx --push_vel 1.0 --push_interval 1 3   # pushed about
 
-With ``--push_vel`` the robot is pushed at random times (every ``--push_interval`` seconds, drawn uniformly): its
-root's horizontal velocity changes by up to ``--push_vel`` m/s in a random direction, as the env's training pushes.
+With ``--randomize`` every episode scales friction, masses (and inertias), PD stiffness and damping and motor
+force limits by factors drawn uniformly from the ranges the policy was trained with (the sidecar's env config,
+``randomization``), or by ``--randomize_from`` another env yaml's. With ``--push_vel`` the robot is pushed at
+random times (every ``--push_interval`` seconds, drawn uniformly): its root's horizontal velocity changes by up
+to ``--push_vel`` m/s in a random direction, as the env's training pushes.
 The report adds the policy's action smoothness: mean |a_t - a_(t-1)| per control step.
 """
 
@@ -376,6 +379,26 @@ class Sim2Sim:
             parts.append(target_obs(root_pos, frames, self.global_obs, self.height))
         return np.concatenate(parts).astype(np.float32)
 
+    def randomize(self, rng: np.random.Generator, ranges: dict[str, list[float]]) -> dict[str, float]:
+        """Scale this episode's physics from the nominal model by factors drawn in ``ranges`` ([min, max] per
+        property: friction, mass, kp, kd, strength; missing ones stay nominal); returns the factors."""
+        m = self.model
+        if not hasattr(self, "_nominal"):
+            self._nominal = {name: getattr(m, name).copy() for name in
+                             ("geom_friction", "body_mass", "body_inertia", "actuator_gainprm", "actuator_biasprm",
+                              "actuator_forcerange")}
+        nominal = self._nominal
+        f = {key: float(rng.uniform(*ranges.get(key, [1.0, 1.0]))) for key in ("friction", "mass", "kp", "kd",
+                                                                             "strength")}
+        m.geom_friction[:, 0] = nominal["geom_friction"][:, 0] * f["friction"]
+        m.body_mass[:] = nominal["body_mass"] * f["mass"]
+        m.body_inertia[:] = nominal["body_inertia"] * f["mass"]
+        m.actuator_gainprm[:, 0] = nominal["actuator_gainprm"][:, 0] * f["kp"]
+        m.actuator_biasprm[:, 1] = nominal["actuator_biasprm"][:, 1] * f["kp"]
+        m.actuator_biasprm[:, 2] = nominal["actuator_biasprm"][:, 2] * f["kd"]
+        m.actuator_forcerange[:] = nominal["actuator_forcerange"] * f["strength"]
+        return f
+
     def reset(self, t0: float) -> None:
         mujoco.mj_resetData(self.model, self.data)
         root_pos, root_rot, joint_rot = self.clip.pose(t0)
@@ -408,12 +431,16 @@ class Sim2Sim:
         return bool((forces[self.forbidden] > 0.1).any())
 
     def episode(self, t0: float, rng: np.random.Generator | None = None, push_vel: float = 0.0,
-                push_interval: tuple[float, float] = (1.0, 3.0)) -> tuple[float, float, float]:
+                push_interval: tuple[float, float] = (1.0, 3.0),
+                physics_ranges: dict[str, list[float]] | None = None) -> tuple[float, float, float]:
         """One test episode from clip time ``t0``: (seconds survived, mean Eq. 2 position error [m], mean
-        |a_t - a_(t-1)|); with ``push_vel`` > 0 the root is pushed every ``U(push_interval)`` seconds."""
+        |a_t - a_(t-1)|); with ``push_vel`` > 0 the root is pushed every ``U(push_interval)`` seconds, with
+        ``physics_ranges`` the physics is scaled for the episode (:meth:`randomize`)."""
+        rng = rng if rng is not None else np.random.default_rng(0)
+        if physics_ranges is not None:
+            self.randomize(rng, physics_ranges)
         self.reset(t0)
         steps, errors, deltas = round(self.episode_length / self.dt), [], []
-        rng = rng if rng is not None else np.random.default_rng(0)
         next_push = rng.uniform(*push_interval) if push_vel > 0 else math.inf
         previous = None
         for k in range(steps):
@@ -434,6 +461,28 @@ class Sim2Sim:
         return steps * self.dt, float(np.mean(errors)), float(np.mean(deltas)) if deltas else 0.0
 
 
+PHYSICS_KEYS = ("friction", "mass", "kp", "kd", "strength")
+
+
+def physics_ranges(spec: dict, env_yaml: str = "") -> dict[str, list[float]]:
+    """The [min, max] physics scales of the policy's training (its sidecar's env config) or of ``env_yaml``."""
+    if env_yaml:
+        try:
+            import yaml
+
+            config = yaml.safe_load(Path(env_yaml).read_text()) or {}
+        except (OSError, ImportError, ValueError) as err:
+            raise Sim2SimError(f"{env_yaml}: cannot read its randomization ({err})") from None
+    else:
+        config = spec.get("env_config", {})
+    found = {k: [float(x) for x in v] for k, v in (config.get("randomization") or {}).items()
+             if k in PHYSICS_KEYS and [float(x) for x in v] != [1.0, 1.0]}  # only the scales that vary
+    if not found:
+        where = env_yaml or "the policy's sidecar"
+        raise Sim2SimError(f"{where}: no physics randomization ranges (randomization.{'/'.join(PHYSICS_KEYS)})")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policy", required=True, help="the .onnx written by mimickit export (.json/.mjb beside it)")
@@ -443,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--push_vel", type=float, default=0.0, help="largest push (root velocity change), m/s")
     parser.add_argument("--push_interval", type=float, nargs=2, default=[1.0, 3.0], metavar=("MIN", "MAX"),
                         help="seconds between pushes, drawn uniformly")
+    parser.add_argument("--randomize", action="store_true", help="scale the physics per episode within the ranges "
+                        "the policy was trained with (or --randomize_from's)")
+    parser.add_argument("--randomize_from", default="", help="an env yaml whose randomization ranges to use")
     cli = parser.parse_args(argv)
     if cli.episodes < 1:
         print(f"error: --episodes must be >= 1, found {cli.episodes}", file=sys.stderr)
@@ -456,12 +508,20 @@ def main(argv: list[str] | None = None) -> int:
     except Sim2SimError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    ranges = None
+    if cli.randomize or cli.randomize_from:
+        try:
+            ranges = physics_ranges(sim.spec, cli.randomize_from)
+        except Sim2SimError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     rng = np.random.default_rng(cli.seed)
-    results = [sim.episode(float(rng.uniform(0.0, sim.clip.length)), rng, cli.push_vel, tuple(cli.push_interval))
-               for _ in range(cli.episodes)]
+    results = [sim.episode(float(rng.uniform(0.0, sim.clip.length)), rng, cli.push_vel, tuple(cli.push_interval),
+                           ranges) for _ in range(cli.episodes)]
     survival = np.array([r[0] for r in results])
     e_pos = np.array([r[1] for r in results])
     pushed = f", pushed up to {cli.push_vel:g} m/s" if cli.push_vel > 0 else ""
+    pushed += f", physics randomised within {ranges}" if ranges is not None else ""
     print(f"{cli.episodes} episodes{pushed}: survived {survival.mean():.2f} of {sim.episode_length:.1f} s "
           f"({100 * np.mean(survival >= sim.episode_length - 1e-6):.0f}% to the end), "
           f"e_pos {e_pos.mean():.4f} +- {e_pos.std():.4f} m, "

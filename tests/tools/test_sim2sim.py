@@ -80,6 +80,26 @@ def test_pushes_knock_the_walk_about(exported, monkeypatch):
     assert pushed[0] < calm[0] or pushed[1] > 2.0 * calm[1], (calm, pushed)
 
 
+def test_randomized_physics_is_scaled_per_episode_from_the_nominal_model(exported, monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(REPO_ROOT)
+    sim = sim2sim.Sim2Sim(str(exported))
+    nominal_friction, nominal_kp = sim.model.geom_friction[0, 0], sim.model.actuator_gainprm[0, 0]
+    rng = np.random.default_rng(0)
+    ranges = {"friction": [0.5, 1.5], "kp": [0.8, 1.2]}
+    for _ in range(3):  # each draw scales the nominal values, never the previous episode's
+        factors = sim.randomize(rng, ranges)
+        assert sim.model.geom_friction[0, 0] == pytest.approx(nominal_friction * factors["friction"])
+        assert sim.model.actuator_gainprm[0, 0] == pytest.approx(nominal_kp * factors["kp"])
+        assert sim.model.actuator_biasprm[0, 1] == pytest.approx(-nominal_kp * factors["kp"])
+        assert 0.5 <= factors["friction"] <= 1.5 and factors["mass"] == 1.0
+    env_yaml = tmp_path / "ranges.yaml"
+    env_yaml.write_text("randomization: {friction: [0.8, 1.2], mass: [0.9, 1.1]}\n")
+    assert sim2sim.main(["--policy", str(exported), "--episodes", "1", "--randomize_from", str(env_yaml)]) == 0
+    assert "physics randomised within {'friction': [0.8, 1.2], 'mass': [0.9, 1.1]}" in capsys.readouterr().out
+    assert sim2sim.main(["--policy", str(exported), "--episodes", "1", "--randomize"]) == 2  # trained without
+    assert "no physics randomization ranges" in capsys.readouterr().err
+
+
 def test_bad_inputs_are_one_line_errors(exported, tmp_path, capsys, monkeypatch):
     import json
     import shutil
