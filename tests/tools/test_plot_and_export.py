@@ -140,3 +140,35 @@ def test_high_level_controller_exports_as_two_chained_policies(tmp_path):
         assert sidecar["action"]["dim"] == pd_target.shape[1]
     finally:
         env.close()
+
+
+@pytest.mark.parametrize("name", ["amp_humanoid_walk", "add_humanoid_walk", "deepmimic_g1_walk", "deepmimic_go2_walk",
+                                  "deepmimic_smpl_walk"])
+def test_every_method_and_character_exports_from_its_model_file_alone(tmp_path, name):
+    """AMP, ADD and the other characters: the model file alone exports, and onnxruntime gives the framework's
+    deterministic actions (1e-5) on its env's observations."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnxscript")
+    from mimickit.learning.low_level import build_env as build_composed_env
+    from mimickit.util.arg_parser import model_run_args
+
+    model = REPO_ROOT / f"data/models/{name}_model.pt"
+    out = tmp_path / f"{name}.onnx"
+    assert main(["export", "--model_file", str(model), "--out", str(out)]) == 0
+    args = model_run_args(model, None, "args/deepmimic_humanoid_ppo_args.txt")
+    torch.manual_seed(0)
+    env = build_composed_env(args["env_config"], args["engine_config"], 3)
+    try:
+        agent = build_agent(args["agent_config"], env)
+        runner = Runner(env, agent)
+        runner.load(model, resume=False)
+        runner.set_mode(EnvMode.TEST)
+        session = ort.InferenceSession(str(out))
+        obs = runner._reset_all()
+        with torch.no_grad():
+            for _ in range(5):
+                action, _ = agent.act(obs)
+                assert np.abs(session.run(["action"], {"obs": obs.numpy()})[0] - action.numpy()).max() < 1e-5
+                obs = env.step(action)[0].clone()
+    finally:
+        env.close()
