@@ -45,8 +45,9 @@ class DeterministicActor(nn.Module):
 
     def __init__(self, agent: PPOAgent) -> None:
         super().__init__()
-        self.register_buffer("obs_mean", agent.obs_norm.mean.clone())
-        self.register_buffer("obs_std", agent.obs_norm.std.clone())
+        seen = slice(None, agent.model.actor_dim)  # an asymmetric actor-critic's actor sees the leading part only
+        self.register_buffer("obs_mean", agent.obs_norm.mean[seen].clone())
+        self.register_buffer("obs_std", agent.obs_norm.std[seen].clone())
         self.register_buffer("action_mean", agent.a_norm.mean.clone())
         self.register_buffer("action_std", agent.a_norm.std.clone())
         self.clip = float(agent.obs_norm.clip)
@@ -95,9 +96,10 @@ def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str 
     return {
         "format": SIDECAR_FORMAT, "agent": agent.NAME, "env_name": config.get("env_name"),
         "observation": {
-            "dim": env.obs_dim,
+            "dim": env.actor_obs_dim,  # what the actor needs; a privileged critic-only part is left out
             "layout": [{"name": name, "start": part.start, "size": part.stop - part.start}
-                       for name, part in env.obs_layout.items()],
+                       for name, part in env.obs_layout.items() if part.stop <= env.actor_obs_dim],
+            "robot_obs": bool(config.get("robot_obs", False)),
             "global_obs": config["global_obs"],
             "root_height_obs": config["root_height_obs"],
             "key_bodies": list(config["key_bodies"]), "tar_obs_steps": config.get("tar_obs_steps"),
@@ -137,7 +139,7 @@ def export_policy(model_file: str, out: str, arg_file: str | None = None) -> dic
         if not isinstance(char_env, CharEnv):
             raise ConfigError(f"{model_file}: export needs a character env, not {type(char_env).__name__}")
         latent_dim = agent.latent_dim if isinstance(agent, ASEAgent) else 0
-        _write_onnx(agent, env.obs_dim, latent_dim, out_path)
+        _write_onnx(agent, env.actor_obs_dim, latent_dim, out_path)
         sidecar = describe(char_env, agent, env_config, args["engine_config"])
         if latent_dim:
             sidecar["latent"] = {"dim": latent_dim, "input": "latent",

@@ -315,6 +315,9 @@ class Sim2Sim:
                             ("latent", "a skill policy that takes a latent")):
             if field in self.spec:
                 raise Sim2SimError(f"{sidecar}: {what}; sim2sim plays tracking and AMP policies (obs -> action)")
+        if self.spec.get("observation", {}).get("robot_obs"):
+            raise Sim2SimError(f"{sidecar}: a policy with robot observations; sim2sim computes the full-state "
+                               f"observation only so far")
         try:
             self._setup(policy, motion_file)
         except KeyError as err:

@@ -57,6 +57,12 @@ class BaseEnv(abc.ABC):
         """Size of one observation vector."""
 
     @property
+    def actor_obs_dim(self) -> int:
+        """The leading part of the observation the policy may see; the rest (privileged state, for the critic of
+        an asymmetric actor-critic) is for the critic only. All of it by default."""
+        return self.obs_dim
+
+    @property
     @abc.abstractmethod
     def action_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-dimension action limits ``([A], [A])``; actions are clipped to them."""

@@ -372,6 +372,11 @@ class CharEnv(BaseEnv):
     def step_time(self) -> float:
         return self.engine.timestep
 
+    @property
+    def actor_obs_dim(self) -> int:
+        privileged = self.obs_layout.get("privileged")
+        return self.obs_dim if privileged is None else privileged.start
+
     def drive_description(self) -> dict[str, Any]:
         """How actions drive the character, for an exported policy: control mode, PD gains ``kp`` / ``kd`` and
         torque limits per DoF (lists), control and physics rates [Hz]."""

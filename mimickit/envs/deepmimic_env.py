@@ -12,7 +12,13 @@ from mimickit.engines.engine import ControlMode
 from mimickit.envs.base_env import EnvMode
 from mimickit.envs.char_env import CHAR_ENV_SCHEMA, CharEnv, ObsTerm
 from mimickit.envs.terms import metrics
-from mimickit.envs.terms.observations import compute_phase_obs, compute_target_obs
+from mimickit.envs.terms.observations import (
+    compute_phase_obs,
+    compute_privileged_obs,
+    compute_robot_char_obs,
+    compute_robot_target_obs,
+    compute_target_obs,
+)
 from mimickit.envs.terms.rewards import (
     TRACKING_TERMS,
     TrackingState,
@@ -50,6 +56,9 @@ CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips 
     "visualize_ref_char": Field(bool, True, "draw the reference pose as a ghost in recorded video"),
     "ref_char_offset": Field(list, [0.0, 0.0, 0.0], "where the ghost is drawn relative to the reference pose "
                              "(upstream's configs: [2, 0, 0], beside the character)", unit="m", item=float),
+    "robot_obs": Field(bool, False, "the policy observes only what a robot measures (gravity direction, angular "
+                                    "velocity, joints, the reference relative to itself); root height, root velocity "
+                                    "and reference root positions go to the critic alone (needs enable_tar_obs)"),
     "log_tracking_error": Field(bool, False, "accepted for upstream's configs; Test_E_Pos and Test_E_Vel are "
                                              "always logged"),
 }
@@ -71,6 +80,7 @@ class DeepMimicEnv(CharEnv):
     REWARD_TERMS: ClassVar[dict[str, TrackingTerm]] = TRACKING_TERMS
     SHOW_REFERENCE = True  # recorded video draws the reference pose as a ghost
     CLIP_END_SUCCESS = True  # a clamped clip played to its end ends the episode with SUCC
+    ROBOT_OBS = True  # robot_obs is offered (a policy observation without state estimation, privileged critic)
 
     def _build_task(self) -> None:
         cfg = self.config
@@ -207,13 +217,40 @@ class DeepMimicEnv(CharEnv):
 
     def _build_obs_terms(self) -> list[tuple[str, ObsTerm]]:
         """Character state, then the clip phase (``enable_phase_obs``), then the future reference frames
-        (``enable_tar_obs``)."""
-        terms = super()._build_obs_terms()
+        (``enable_tar_obs``); with ``robot_obs`` the character and target terms are a robot's own measurements
+        and a last ``privileged`` term carries what only the critic sees."""
+        self.robot_obs = self.config["robot_obs"]
+        if self.robot_obs and not self.ROBOT_OBS:
+            raise ConfigError(f"{self.source}: robot_obs applies to tracking envs (env_name deepmimic), not "
+                              f"{type(self).__name__}")
+        if self.robot_obs and not self.enable_tar_obs:
+            raise ConfigError(f"{self.source}: robot_obs needs enable_tar_obs (the reference is observed relative "
+                              f"to the robot)")
+        terms: list[tuple[str, ObsTerm]] = (
+            [("char", self._robot_char_obs)] if self.robot_obs else super()._build_obs_terms())
         if self.enable_phase_obs:
             terms.append(("phase", self._phase_obs))
         if self.enable_tar_obs:
-            terms.append(("target", self._target_obs))
+            terms.append(("target", self._robot_target_obs if self.robot_obs else self._target_obs))
+        if self.robot_obs:
+            terms.append(("privileged", self._privileged_obs))
         return terms
+
+    def _robot_char_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        s = self.char_state(env_ids)
+        return compute_robot_char_obs(s["root_rot"], s["root_ang_vel"], s["joint_rot"], s["dof_vel"], s["root_pos"],
+                                      s["body_pos"][:, self.key_body_ids])
+
+    def _robot_target_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        sel = (lambda x: x) if env_ids is None else (lambda x: x[env_ids])
+        return compute_robot_target_obs(sel(self.engine.get_root_rot(self.char_id)), sel(self._tar["root_pos"]),
+                                        sel(self._tar["root_rot"]), sel(self._tar["joint_rot"]),
+                                        sel(self._tar["body_pos"])[:, :, self.key_body_ids])
+
+    def _privileged_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        s = self.char_state(env_ids)
+        tar_root_pos = self._tar["root_pos"] if env_ids is None else self._tar["root_pos"][env_ids]
+        return compute_privileged_obs(s["root_pos"], s["root_rot"], s["root_vel"], tar_root_pos)
 
     def _phase_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
         ids = self.motion_ids if env_ids is None else self.motion_ids[env_ids]

@@ -91,7 +91,12 @@ class PPOAgent(BaseAgent):
 
     def _build_model(self, model_config: dict[str, Any]) -> None:
         low, _ = self.env.action_bounds
-        self.model = PPOModel(self._policy_input_dim(), int(low.numel()), model_config)
+        actor_dim = self.env.actor_obs_dim
+        if actor_dim < self.env.obs_dim and self._policy_input_dim() != self.env.obs_dim:
+            raise ConfigError(f"{self.source}: the {self.NAME} agent's policy input extends the observation; it "
+                              f"cannot use an env whose critic sees privileged observations")
+        self.model = PPOModel(self._policy_input_dim(), int(low.numel()), model_config,
+                              actor_dim if actor_dim < self.env.obs_dim else None)
         self._std_schedule = parse_schedule(self.config["action_std_schedule"],
                                             f"{self.source}: action_std_schedule")
         if self._std_schedule and self.model.policy.log_std.requires_grad:

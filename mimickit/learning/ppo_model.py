@@ -43,11 +43,13 @@ class GaussianPolicy(nn.Module):
 
 
 class PPOModel(nn.Module):
-    """Separate actor and critic MLPs over normalised observations ``[n, obs_dim]``."""
+    """Separate actor and critic MLPs over normalised observations ``[n, obs_dim]``; with ``actor_dim`` the actor
+    sees only the leading ``actor_dim`` entries (an asymmetric actor-critic: the rest is the critic's)."""
 
-    def __init__(self, obs_dim: int, action_dim: int, config: dict) -> None:
+    def __init__(self, obs_dim: int, action_dim: int, config: dict, actor_dim: int | None = None) -> None:
         super().__init__()
-        self.actor_body, actor_out = build_mlp(config["actor_net"], obs_dim)
+        self.actor_dim = actor_dim
+        self.actor_body, actor_out = build_mlp(config["actor_net"], obs_dim if actor_dim is None else actor_dim)
         self.policy = GaussianPolicy(actor_out, action_dim, config["actor_init_output_scale"],
                                      config["actor_std_type"], config["action_std"])
         self.critic_body, critic_out = build_mlp(config["critic_net"], obs_dim)
@@ -55,7 +57,8 @@ class PPOModel(nn.Module):
         nn.init.zeros_(self.critic_out.bias)
 
     def action_mean(self, norm_obs: torch.Tensor) -> torch.Tensor:
-        return self.policy(self.actor_body(norm_obs))
+        actor_input = norm_obs if self.actor_dim is None else norm_obs[..., :self.actor_dim]
+        return self.policy(self.actor_body(actor_input))
 
     def value(self, norm_obs: torch.Tensor) -> torch.Tensor:
         return self.critic_out(self.critic_body(norm_obs)).squeeze(-1)

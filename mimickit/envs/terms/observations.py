@@ -146,3 +146,39 @@ def compute_steering_obs(root_rot: torch.Tensor, tar_dir: torch.Tensor, tar_spee
     local_dir = rot.quat_rotate(heading_inv, torch.cat([tar_dir, zeros], dim=-1))[:, :2]
     local_face = rot.quat_rotate(heading_inv, torch.cat([face_dir, zeros], dim=-1))[:, :2]
     return torch.cat([local_dir, tar_speed[:, None], local_face], dim=-1)
+
+
+def compute_robot_char_obs(root_rot: torch.Tensor, root_ang_vel: torch.Tensor, joint_rot: torch.Tensor,
+                           dof_vel: torch.Tensor, root_pos: torch.Tensor, key_pos: torch.Tensor) -> torch.Tensor:
+    """What a robot measures itself, ``[N, 3 + 3 + 6J + D + 3K]``: gravity's direction in the root frame (an
+    IMU), the root's angular velocity in the root frame (a gyro), local joint rotations tan-norm and DoF
+    velocities (encoders), key bodies relative to the root in the root frame (forward kinematics). No root
+    position and no root linear velocity (they need state estimation)."""
+    gravity = torch.tensor([0.0, 0.0, -1.0], device=root_rot.device).expand(root_rot.shape[0], 3)
+    rel_key = rot.quat_rotate_inverse(root_rot[:, None, :], key_pos - root_pos[:, None, :])
+    return torch.cat([rot.quat_rotate_inverse(root_rot, gravity), rot.quat_rotate_inverse(root_rot, root_ang_vel),
+                      rot.quat_to_tan_norm(joint_rot).flatten(1), dof_vel, rel_key.flatten(1)], dim=-1)
+
+
+def compute_robot_target_obs(root_rot: torch.Tensor, tar_root_pos: torch.Tensor, tar_root_rot: torch.Tensor,
+                             tar_joint_rot: torch.Tensor, tar_key_pos: torch.Tensor) -> torch.Tensor:
+    """Future reference frames as a robot can relate them to itself, ``[N, S * (6 + 6J + 3K)]``: per frame the
+    reference root rotation relative to the robot's (tan-norm), the reference joint rotations (tan-norm) and its
+    key bodies relative to its root in its root frame; no reference root position (that needs the robot's)."""
+    num_envs, num_steps = tar_root_rot.shape[:2]
+    robot_inv = rot.quat_conjugate(root_rot)[:, None, :].expand(-1, num_steps, -1)
+    rel_rot = rot.quat_mul(robot_inv, tar_root_rot)
+    rel_key = rot.quat_rotate_inverse(tar_root_rot[:, :, None, :], tar_key_pos - tar_root_pos[:, :, None, :])
+    per_frame = torch.cat([rot.quat_to_tan_norm(rel_rot), rot.quat_to_tan_norm(tar_joint_rot).flatten(2),
+                           rel_key.flatten(2)], dim=-1)
+    return per_frame.reshape(num_envs, -1)
+
+
+def compute_privileged_obs(root_pos: torch.Tensor, root_rot: torch.Tensor, root_vel: torch.Tensor,
+                           tar_root_pos: torch.Tensor) -> torch.Tensor:
+    """What only the simulator knows, for the critic of an asymmetric actor-critic, ``[N, 1 + 3 + 3S]``: root
+    height, root linear velocity in the root frame, and each future reference root position relative to the
+    robot's root in the root frame."""
+    rel = rot.quat_rotate_inverse(root_rot[:, None, :].expand(-1, tar_root_pos.shape[1], -1),
+                                  tar_root_pos - root_pos[:, None, :])
+    return torch.cat([root_pos[:, 2:3], rot.quat_rotate_inverse(root_rot, root_vel), rel.flatten(1)], dim=-1)
