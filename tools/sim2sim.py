@@ -291,6 +291,25 @@ def target_obs(char_root_pos, frames, global_obs, height) -> np.ndarray:
     return np.concatenate(out)
 
 
+def robot_char_obs(root_pos, root_rot, root_ang_vel, joint_rot, dof_vel, key_pos) -> np.ndarray:
+    """What a robot measures: gravity's direction and the angular velocity in the root frame, joints, key bodies
+    relative to the root in the root frame (MimicKit's ``robot_obs``)."""
+    inv = quat_conj(root_rot)
+    return np.concatenate([quat_rotate(inv, np.array([0.0, 0.0, -1.0])), quat_rotate(inv, root_ang_vel),
+                           tan_norm(joint_rot).ravel(), dof_vel, quat_rotate(inv, key_pos - root_pos).ravel()])
+
+
+def robot_target_obs(root_rot, frames) -> np.ndarray:
+    """Future reference frames relative to the robot: reference root rotation relative to the robot's, reference
+    joints, reference key bodies in the reference root frame."""
+    out = []
+    for root_pos, tar_rot, joint_rot, key_pos in frames:
+        rel_key = quat_rotate(quat_conj(tar_rot), key_pos - root_pos)
+        out.append(np.concatenate([tan_norm(quat_mul(quat_conj(root_rot), tar_rot)), tan_norm(joint_rot).ravel(),
+                                   rel_key.ravel()]))
+    return np.concatenate(out)
+
+
 def phase_obs(phase: float, num_encoding: int) -> np.ndarray:
     freqs = 2.0 * math.pi * 2.0 ** np.arange(num_encoding)
     return np.concatenate([[phase], np.sin(phase * freqs), np.cos(phase * freqs)])
@@ -315,9 +334,6 @@ class Sim2Sim:
                             ("latent", "a skill policy that takes a latent")):
             if field in self.spec:
                 raise Sim2SimError(f"{sidecar}: {what}; sim2sim plays tracking and AMP policies (obs -> action)")
-        if self.spec.get("observation", {}).get("robot_obs"):
-            raise Sim2SimError(f"{sidecar}: a policy with robot observations; sim2sim computes the full-state "
-                               f"observation only so far")
         try:
             self._setup(policy, motion_file)
         except KeyError as err:
@@ -348,6 +364,7 @@ class Sim2Sim:
         self.forbidden = np.array([i not in allowed for i in range(len(names))])
         self.contact_check = bool(allowed) and bool(env.get("enable_early_termination", True))
         self.global_obs, self.height = bool(env["global_obs"]), bool(env.get("root_height_obs", True))
+        self.robot_obs = bool(self.spec["observation"].get("robot_obs", False))
         self.tar_steps = env.get("tar_obs_steps", [1]) if env.get("enable_tar_obs", False) else []
         self.phase = int(env.get("num_phase_encoding", 0)) if env.get("enable_phase_obs", True) else None
         rates = self.spec["rates"]
@@ -368,8 +385,11 @@ class Sim2Sim:
         d, c = self.data, self.char
         root_pos, root_rot, root_vel, root_ang = c.root(d)
         key_pos = d.xpos[c.bodies[self.key_ids]]
-        parts = [char_obs(root_pos, root_rot, root_vel, root_ang, c.joint_rot(d), c.dof_vel(d), key_pos,
-                          self.global_obs, self.height)]
+        if self.robot_obs:
+            parts = [robot_char_obs(root_pos, root_rot, root_ang, c.joint_rot(d), c.dof_vel(d), key_pos)]
+        else:
+            parts = [char_obs(root_pos, root_rot, root_vel, root_ang, c.joint_rot(d), c.dof_vel(d), key_pos,
+                              self.global_obs, self.height)]
         if self.phase is not None:
             phase = t / max(self.clip.length, 1e-6)
             phase = phase - math.floor(phase) if self.clip.wrap else phase
@@ -379,7 +399,8 @@ class Sim2Sim:
             for k in self.tar_steps:
                 rp, rr, jr, bodies = self._ref(t + k * self.dt)
                 frames.append((rp, rr, jr, bodies[self.key_ids]))
-            parts.append(target_obs(root_pos, frames, self.global_obs, self.height))
+            parts.append(robot_target_obs(root_rot, frames) if self.robot_obs
+                         else target_obs(root_pos, frames, self.global_obs, self.height))
         return np.concatenate(parts).astype(np.float32)
 
     def randomize(self, rng: np.random.Generator, ranges: dict[str, list[float]]) -> dict[str, float]:

@@ -117,6 +117,29 @@ def test_robot_policy_trains_and_exports_only_what_the_robot_measures(robot_env_
         assert np.abs(got - action.numpy()).max() < 1e-5
     finally:
         env.close()
+    # sim2sim computes the same robot observation in plain MuJoCo, step by step
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sim2sim_robot", REPO_ROOT / "tools" / "sim2sim.py")
+    sim2sim = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sim2sim)
+    sim = sim2sim.Sim2Sim(str(onnx), str(REPO_ROOT / "data/motions/humanoid/humanoid_walk.pkl"))
+    env = build_env(str(robot_env_yaml), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 1)
+    try:
+        env.set_mode(EnvMode.TEST)
+        torch.manual_seed(3)
+        obs = env.reset()[0].clone()
+        t0 = float(env.motion_time_offset[0])
+        sim.reset(t0)
+        assert np.abs(sim.observe(t0) - obs[0, :448].numpy()).max() < 1e-4
+        for k in range(10):
+            before = obs[0, :448].numpy()
+            action = sim.session.run(["action"], {"obs": before[None]})[0]
+            obs = env.step(torch.tensor(action))[0].clone()
+            sim.step(t0 + k * sim.dt, before)
+            assert np.abs(sim.observe(t0 + (k + 1) * sim.dt) - obs[0, :448].numpy()).max() < 1e-3, k
+    finally:
+        env.close()
 
 
 @pytest.mark.parametrize("env_file, extra, phrase", [
