@@ -403,14 +403,15 @@ class Sim2Sim:
                          else target_obs(root_pos, frames, self.global_obs, self.height))
         return np.concatenate(parts).astype(np.float32)
 
-    def randomize(self, rng: np.random.Generator, ranges: dict[str, list[float]]) -> dict[str, float]:
+    def randomize(self, rng: np.random.Generator, ranges: dict) -> dict[str, float]:
         """Scale this episode's physics from the nominal model by factors drawn in ``ranges`` ([min, max] per
-        property: friction, mass, kp, kd, strength; missing ones stay nominal); returns the factors."""
+        property: friction, mass, kp, kd, strength; missing ones stay nominal) and shift the root's centre of
+        mass by up to ``ranges["com_offset"]`` m per axis; returns the factors."""
         m = self.model
         if not hasattr(self, "_nominal"):
             self._nominal = {name: getattr(m, name).copy() for name in
                              ("geom_friction", "body_mass", "body_inertia", "actuator_gainprm", "actuator_biasprm",
-                              "actuator_forcerange")}
+                              "actuator_forcerange", "body_ipos")}
         nominal = self._nominal
         f = {key: float(rng.uniform(*ranges.get(key, [1.0, 1.0]))) for key in ("friction", "mass", "kp", "kd",
                                                                              "strength")}
@@ -421,6 +422,10 @@ class Sim2Sim:
         m.actuator_biasprm[:, 1] = nominal["actuator_biasprm"][:, 1] * f["kp"]
         m.actuator_biasprm[:, 2] = nominal["actuator_biasprm"][:, 2] * f["kd"]
         m.actuator_forcerange[:] = nominal["actuator_forcerange"] * f["strength"]
+        root = int(self.char.bodies[0])
+        offset = rng.uniform(-1.0, 1.0, 3) * float(ranges.get("com_offset", 0.0))  # the root's centre of mass, m
+        m.body_ipos[:] = nominal["body_ipos"]
+        m.body_ipos[root] += offset
         return f
 
     def reset(self, t0: float) -> None:
@@ -488,7 +493,7 @@ class Sim2Sim:
 PHYSICS_KEYS = ("friction", "mass", "kp", "kd", "strength")
 
 
-def physics_ranges(spec: dict, env_yaml: str = "") -> dict[str, list[float]]:
+def physics_ranges(spec: dict, env_yaml: str = "") -> dict:
     """The [min, max] physics scales of the policy's training (its sidecar's env config) or of ``env_yaml``."""
     if env_yaml:
         try:
@@ -499,8 +504,11 @@ def physics_ranges(spec: dict, env_yaml: str = "") -> dict[str, list[float]]:
             raise Sim2SimError(f"{env_yaml}: cannot read its randomization ({err})") from None
     else:
         config = spec.get("env_config", {})
-    found = {k: [float(x) for x in v] for k, v in (config.get("randomization") or {}).items()
-             if k in PHYSICS_KEYS and [float(x) for x in v] != [1.0, 1.0]}  # only the scales that vary
+    randomization = config.get("randomization") or {}
+    found: dict = {k: [float(x) for x in v] for k, v in randomization.items()
+                   if k in PHYSICS_KEYS and [float(x) for x in v] != [1.0, 1.0]}  # only the scales that vary
+    if float(randomization.get("com_offset", 0.0)) > 0:
+        found["com_offset"] = float(randomization["com_offset"])
     if not found:
         where = env_yaml or "the policy's sidecar"
         raise Sim2SimError(f"{where}: no physics randomization ranges (randomization.{'/'.join(PHYSICS_KEYS)})")

@@ -202,7 +202,8 @@ class Engine(abc.ABC):
     def randomize_physics(self, obj_id: int, env_ids: torch.Tensor, scales: dict[str, torch.Tensor]) -> None:
         """Scale physical properties of ``env_ids`` relative to the asset's (1 = nominal), each ``[len(env_ids)]``:
         ``friction`` (ground and body sliding friction), ``mass`` (every body's mass and inertia), ``kp`` / ``kd``
-        (the PD servos' gains), ``strength`` (the motors' force limits). Other envs are untouched."""
+        (the PD servos' gains), ``strength`` (the motors' force limits); and ``com_offset`` ``[len(env_ids), 3]``
+        (m) shifts the root body's centre of mass from the asset's. Other envs are untouched."""
         raise ConfigError(f"the {type(self).__name__} does not randomise physics; use the CPU MuJoCo engine")
 
     # ------------------------------------------------------------------ optional: pictures of the envs

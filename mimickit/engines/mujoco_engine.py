@@ -36,7 +36,7 @@ MUJOCO_SCHEMA: dict[str, Field] = {
     "num_threads": Field(int, 0, "rollout threads (0: this machine's cores shared by its worker processes)", ge=0)}
 
 
-PHYSICS_SCALES = ("friction", "mass", "kp", "kd", "strength")
+PHYSICS_SCALES = ("friction", "mass", "kp", "kd", "strength", "com_offset")
 
 
 class MujocoEngine(MujocoSceneEngine):
@@ -139,6 +139,9 @@ class MujocoEngine(MujocoSceneEngine):
                 m.actuator_biasprm[:, 2] = base.actuator_biasprm[:, 2] * values["kd"][k]
             if "strength" in values:
                 m.actuator_forcerange[:] = base.actuator_forcerange * values["strength"][k]
+            if "com_offset" in values:  # the character's root body (body 0 is MuJoCo's world)
+                root = int(self.scene.body_ids[0])
+                m.body_ipos[root] = base.body_ipos[root] + values["com_offset"][k]
 
     def env_model(self, env: int) -> mujoco.MjModel:
         """The model env ``env`` is stepped with (its own copy once physics is randomised)."""

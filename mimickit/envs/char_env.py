@@ -177,7 +177,7 @@ class CharEnv(BaseEnv):
         self._action_delay = (ActionDelay(num_envs, self._action_low.numel(), r.action_delay, self.device)
                               if r.action_delay[1] > 0 else None)
         self._pushes = PushSchedule(num_envs, r.push_interval, r.push_vel, self.device) if r.push_vel > 0 else None
-        if r.physics:  # every env starts with its own draw (an engine that cannot randomise says so here)
+        if r.varies_physics:  # every env starts with its own draw (an engine that cannot randomise says so here)
             ids = torch.arange(num_envs, device=self.device)
             try:
                 self.engine.randomize_physics(self.char_id, ids, r.draw_physics(num_envs, self.device))
@@ -221,10 +221,11 @@ class CharEnv(BaseEnv):
             self._reset_envs(ids)
             if self._action_delay is not None:  # drawn after the env's own reset, whose draws stay as without
                 self._action_delay.reset(ids)
-            if self.randomization.physics:  # TEST episodes run on the nominal physics
+            if self.randomization.varies_physics:  # TEST episodes run on the nominal physics
                 scales = self.randomization.draw_physics(ids.numel(), self.device)
                 if self.mode != EnvMode.TRAIN:
-                    scales = {key: torch.ones_like(value) for key, value in scales.items()}
+                    scales = {key: torch.zeros_like(value) if key == "com_offset" else torch.ones_like(value)
+                              for key, value in scales.items()}
                 self.engine.randomize_physics(self.char_id, ids, scales)
             if self._pushes is not None:
                 self._pushes.reset(ids, self.time)

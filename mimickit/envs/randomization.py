@@ -24,6 +24,8 @@ RANDOMIZATION_SCHEMA: dict[str, Field] = {
                    gt=0)
        for name, what in (("friction", "sliding friction"), ("mass", "body masses and inertias"),
                           ("kp", "PD stiffness"), ("kd", "PD damping"), ("strength", "motor force limits"))},
+    "com_offset": Field(float, 0.0, "largest shift of the root body's centre of mass per axis, drawn per env at "
+                                    "each reset", unit="m", ge=0),
 }
 PHYSICS_KEYS = ("friction", "mass", "kp", "kd", "strength")
 
@@ -43,6 +45,7 @@ class RandomizationConfig:
     push_interval: tuple[float, float]
     push_vel: float
     physics: dict[str, tuple[float, float]]  # only the scales that vary
+    com_offset: float
 
     @classmethod
     def from_config(cls, config: dict, obs_terms: list[str], source: str) -> RandomizationConfig:
@@ -60,12 +63,17 @@ class RandomizationConfig:
             raise ConfigError(f"{source}: randomization pushes need both push_interval and push_vel set (> 0)")
         physics = {key: _pair(config[key], key, source) for key in PHYSICS_KEYS}
         physics = {key: pair for key, pair in physics.items() if pair != (1.0, 1.0)}
-        return cls(noise, _pair(config["action_delay"], "action_delay", source), push, config["push_vel"], physics)
+        return cls(noise, _pair(config["action_delay"], "action_delay", source), push, config["push_vel"], physics,
+                   config["com_offset"])
 
     @property
     def active(self) -> bool:
         return (any(v > 0 for v in self.obs_noise.values()) or self.action_delay[1] > 0 or self.push_vel > 0
-                or bool(self.physics))
+                or self.varies_physics)
+
+    @property
+    def varies_physics(self) -> bool:
+        return bool(self.physics) or self.com_offset > 0
 
     def describe(self) -> str:
         parts = [f"obs noise {self.obs_noise}"] if any(v > 0 for v in self.obs_noise.values()) else []
@@ -75,11 +83,17 @@ class RandomizationConfig:
             parts.append(f"pushes up to {self.push_vel:g} m/s every {self.push_interval[0]:g}-"
                          f"{self.push_interval[1]:g} s")
         parts += [f"{key} x{low:g}-{high:g}" for key, (low, high) in self.physics.items()]
+        if self.com_offset > 0:
+            parts.append(f"root centre of mass shifted up to {self.com_offset:g} m per axis")
         return ", ".join(parts)
 
     def draw_physics(self, n: int, device: torch.device) -> dict[str, torch.Tensor]:
-        """Scales ``[n]`` of every varying physical property, uniform in its range."""
-        return {key: low + (high - low) * torch.rand(n, device=device) for key, (low, high) in self.physics.items()}
+        """Scales ``[n]`` of every varying physical property, uniform in its range, and ``com_offset`` ``[n, 3]``
+        (m, uniform per axis) when the root's centre of mass moves."""
+        draws = {key: low + (high - low) * torch.rand(n, device=device) for key, (low, high) in self.physics.items()}
+        if self.com_offset > 0:
+            draws["com_offset"] = self.com_offset * (2.0 * torch.rand(n, 3, device=device) - 1.0)
+        return draws
 
 
 def noise_std(layout: dict[str, slice], obs_noise: dict[str, float], obs_dim: int,

@@ -97,7 +97,7 @@ def test_physics_scales_reach_each_env_s_own_model(tmp_path):
     into that env's model only; TEST episodes run on the nominal model."""
     torch.manual_seed(0)
     env = randomized_env(tmp_path, "{friction: [0.5, 1.5], mass: [0.8, 1.2], kp: [0.7, 1.3], kd: [0.7, 1.3], "
-                                   "strength: [0.8, 1.0]}")
+                                   "strength: [0.8, 1.0], com_offset: 0.05}")
     try:
         engine, nominal = env.engine, env.engine.model
         env.set_mode(EnvMode.TRAIN)
@@ -117,6 +117,8 @@ def test_physics_scales_reach_each_env_s_own_model(tmp_path):
                 assert torch.allclose(values, values[0].expand_as(values)), key  # one scale per env
                 assert low - 1e-9 <= float(values[0]) <= high + 1e-9, (key, float(values[0]))
             assert abs(m.actuator_biasprm[0, 1] / m.actuator_gainprm[0, 0] + 1.0) < 1e-9  # a servo: bias = -kp
+            shift = m.body_ipos - nominal.body_ipos  # only the root body's centre of mass moves, within 5 cm
+            assert abs(shift[1]).max() <= 0.05 + 1e-12 and abs(shift[1]).max() > 0 and not shift[2:].any()
             ratios.append(float(r["friction"][0]))
         assert len(set(ratios)) == 4  # every env drew its own
         before = engine.env_model(1).geom_friction[0, 0]
@@ -126,6 +128,7 @@ def test_physics_scales_reach_each_env_s_own_model(tmp_path):
         env.reset()
         for i in range(4):
             assert float(engine.env_model(i).geom_friction[0, 0]) == float(nominal.geom_friction[0, 0])
+            assert (engine.env_model(i).body_ipos == nominal.body_ipos).all()
     finally:
         env.close()
 
