@@ -41,7 +41,7 @@ def test_done_flags_map_to_terminated_and_truncated():
         for _ in range(3):
             _, reward, terminated, truncated, info = env.step(np.zeros(28, dtype=np.float32))
         assert truncated and not terminated and isinstance(reward, float)
-        assert set(info["episode_metrics"]) == {"e_pos", "e_vel"}
+        assert set(info["episode_metrics"]) == {"e_pos", "e_vel", "action_delta", "joint_jerk"}
         inner.episode_length = 10.0
         env.reset(seed=0)
         lying = rot.axis_angle_to_quat(torch.tensor([0.0, 1.0, 0.0]), torch.tensor(math.pi / 2))
