@@ -95,7 +95,7 @@ def test_the_latent_sweep_writes_a_video_grid(tmp_path):
                  "--engine_config", "data/engines/mujoco_engine.yaml",
                  "--agent_config", "tests/data/configs/tiny_ase_agent.yaml", "--num_envs", "2", "--max_samples", "16",
                  "--out_dir", str(tmp_path / "llc")]) == 0
-    result = sweep.sweep(str(tmp_path / "llc" / "model.pt"), "args/ase_humanoid_args.txt", 5, 0.2, 0,
+    result = sweep.sweep(str(tmp_path / "llc" / "model.pt"), None, 5, 0.2, 0,  # the model's own configs
                          tmp_path / "grid")
     frames = read_frames(result["video"])
     assert len(frames) >= 5  # 0.2 s at 30 frames/s, unless every latent fell sooner
