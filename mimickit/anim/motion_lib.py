@@ -171,7 +171,7 @@ class MotionLib:
         """Phase in [0, 1]: wraps for WRAP clips, clamps (holding the end frames) for CLAMP clips."""
         length = self._length[motion_ids]
         phase = times / length.clamp_min(1e-6)
-        wrap = self._loop_mode[motion_ids] == LoopMode.WRAP
+        wrap = self._loop_mode[motion_ids] == int(LoopMode.WRAP)
         phase = torch.where(wrap, phase - torch.floor(phase), phase)
         return phase.clamp(0.0, 1.0)
 

@@ -29,6 +29,7 @@ from mimickit.envs.terms.rewards import (
     tracking_frames,
 )
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
+from mimickit.util.compile import compiled
 from mimickit.util.config import ConfigError
 from mimickit.util.schema import Field
 
@@ -85,6 +86,7 @@ class DeepMimicEnv(CharEnv):
     def _build_task(self) -> None:
         cfg = self.config
         self.motion_lib = MotionLib(cfg["motion_file"], self.kin_model, self.device)
+        self._frames_at = compiled(self._frames_at, self.engine.compiles)  # type: ignore[method-assign]
         world, rank = self.worker.world_size, self.worker.rank
         if world > 1 and self.motion_lib.num_motions >= world:  # each worker trains on its share of the clips
             self.motion_lib.sample_only(torch.arange(rank, self.motion_lib.num_motions, world))
@@ -103,13 +105,16 @@ class DeepMimicEnv(CharEnv):
                               f"{cfg['ref_char_offset']}")
         self.ref_char_offset = torch.tensor(cfg["ref_char_offset"], dtype=torch.float32, device=self.device)
         self.show_reference = self.SHOW_REFERENCE and cfg["visualize_ref_char"]
-        # control steps ahead of the motion time whose reference frames each step queries (fixed, so the step
-        # builds no tensor from host values): now, the target observation's, and one ahead for residual actions
+        # The reference frames each step reads sit in a window of consecutive control steps ahead of the motion
+        # time: 0 (now) up to the farthest target observation (and 1 for residual actions). A step slides the
+        # window by one and computes only its newest frame; a reset computes the whole window of its envs.
         num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
-        self._ref_steps = [0.0] + [float(s) for s in cfg["tar_obs_steps"]][:num_tar]
-        if self.residual_action and 1.0 not in self._ref_steps:
-            self._ref_steps.append(1.0)
-        self._ref_offsets = torch.tensor(self._ref_steps, device=self.device) * self.engine.timestep
+        tar_steps = [int(s) for s in cfg["tar_obs_steps"]][:num_tar]
+        self._window = max([1 if self.residual_action else 0] + tar_steps) + 1  # frames 0 .. window-1
+        self._window_steps = torch.arange(self._window, device=self.device)
+        contiguous = bool(tar_steps) and tar_steps == list(range(tar_steps[0], tar_steps[0] + num_tar))
+        self._tar_slots = (slice(tar_steps[0], tar_steps[-1] + 1) if contiguous  # views, no copy per step
+                           else torch.tensor(tar_steps, dtype=torch.long, device=self.device))
         self.action_center = cfg["action_center"]
         pose_option = ("residual_action" if self.residual_action
                        else "action_center motion_mean" if self.action_center == "motion_mean" else None)
@@ -138,8 +143,9 @@ class DeepMimicEnv(CharEnv):
         n = self.num_envs
         self.motion_ids = torch.zeros(n, dtype=torch.long, device=self.device)
         self.motion_time_offset = torch.zeros(n, device=self.device)
-        self._ref: dict[str, torch.Tensor] = {}
-        self._tar: dict[str, torch.Tensor] = {}
+        self._frames: dict[str, torch.Tensor] = {}  # [N, window, ...] reference frames of the window
+        self._ref: dict[str, torch.Tensor] = {}  # [N, ...] views of frame 0
+        self._tar: dict[str, torch.Tensor] = {}  # [N, num_tar, ...] the target observation's frames
         self._cmd_ref_dof = torch.zeros(n, self.kin_model.dof_size, device=self.device)
         self._update_reference(torch.arange(n, device=self.device))
 
@@ -162,29 +168,51 @@ class DeepMimicEnv(CharEnv):
                 "root_ang_vel": f.root_ang_vel, "joint_rot": f.joint_rot, "dof_vel": f.dof_vel,
                 "body_pos": body_pos, "body_rot": body_rot}
 
-    def _update_reference(self, env_ids: torch.Tensor) -> None:
-        """Reference frames at the current motion time, at the target-observation offsets and (residual
-        actions) one control step ahead, in one query."""
-        num_tar = self.tar_obs_steps.numel() if self.enable_tar_obs else 0
-        ids = self.motion_ids[env_ids]
-        t = self.motion_time(env_ids)
-        steps, offsets = self._ref_steps, self._ref_offsets
-        num_frames = len(steps)
-        frames = self._frames_at(ids[:, None].expand(-1, num_frames).reshape(-1), (t[:, None] + offsets).reshape(-1))
-        n = env_ids.numel()
+    def _window_times(self, env_ids: torch.Tensor | None, steps: torch.Tensor) -> torch.Tensor:
+        """Motion times ``[n, len(steps)]`` of the control steps ``steps`` ahead of ``env_ids`` (all if None)'s
+        episode clock, computed as the clock itself will read then, so a slid frame equals a recomputed one."""
+        count = self.step_count if env_ids is None else self.step_count[env_ids]
+        offset = self.motion_time_offset if env_ids is None else self.motion_time_offset[env_ids]
+        return (count[:, None] + steps) * self.engine.timestep + offset[:, None]
+
+    def _store_frames(self, env_ids: torch.Tensor | None, slots: slice, frames: dict[str, torch.Tensor]) -> None:
+        """Write ``frames`` (``[n * k, ...]``, env-major) into window ``slots`` (k of them) of ``env_ids`` (all if
+        None), then refresh what is read from the window."""
         for key, value in frames.items():
-            value = value.reshape(n, num_frames, *value.shape[1:])
-            if key not in self._ref:
-                self._ref[key] = torch.zeros(self.num_envs, *value.shape[2:], device=self.device)
-                self._tar[key] = torch.zeros(self.num_envs, num_tar, *value.shape[2:], device=self.device)
-            self._ref[key][env_ids] = value[:, 0]
-            self._tar[key][env_ids] = value[:, 1:1 + num_tar]
-            if self.residual_action and key == "joint_rot":
-                self._cmd_ref_dof[env_ids] = self.kin_model.rot_to_dof(value[:, steps.index(1.0)])
-        if self.show_reference and self.engine.renders and bool((env_ids == 0).any()):
+            if key not in self._frames:
+                self._frames[key] = torch.zeros(self.num_envs, self._window, *value.shape[1:], device=self.device)
+                self._ref[key] = self._frames[key][:, 0]
+            value = value.reshape(-1, slots.stop - slots.start, *value.shape[1:])
+            if env_ids is None:
+                self._frames[key][:, slots] = value
+            else:
+                self._frames[key][env_ids, slots] = value
+        if self.enable_tar_obs:
+            self._tar = {key: value[:, self._tar_slots] for key, value in self._frames.items()}
+        if self.residual_action:  # PD targets of the next control step
+            if env_ids is None:
+                self._cmd_ref_dof = self.kin_model.rot_to_dof(self._frames["joint_rot"][:, 1])
+            else:
+                self._cmd_ref_dof[env_ids] = self.kin_model.rot_to_dof(self._frames["joint_rot"][env_ids, 1])
+        if self.show_reference and self.engine.renders:
             r = self._ref
             self.engine.show_reference(self.char_id, r["root_pos"][0] + self.ref_char_offset, r["root_rot"][0],
                                        self.kin_model.rot_to_dof(r["joint_rot"][0]))
+
+    def _update_reference(self, env_ids: torch.Tensor) -> None:
+        """The whole window of reference frames of ``env_ids`` (after a reset), in one query."""
+        times = self._window_times(env_ids, self._window_steps)
+        ids = self.motion_ids[env_ids][:, None].expand(-1, self._window)
+        self._store_frames(env_ids, slice(0, self._window), self._frames_at(ids.reshape(-1), times.reshape(-1)))
+
+    def _advance_reference(self) -> None:
+        """Slide every env's window one control step on and compute its newest frame."""
+        last = self._window - 1
+        if last > 0:
+            for value in self._frames.values():
+                value[:, :last] = value[:, 1:].clone()
+        times = self._window_times(None, self._window_steps[last:])
+        self._store_frames(None, slice(last, last + 1), self._frames_at(self.motion_ids, times.reshape(-1)))
 
     # ---------------------------------------------------------------------------------------- hooks
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
@@ -200,7 +228,7 @@ class DeepMimicEnv(CharEnv):
                               dof_pos=self.kin_model.rot_to_dof(ref["joint_rot"]), dof_vel=ref["dof_vel"])
 
     def _update_misc(self) -> None:
-        self._update_reference(torch.arange(self.num_envs, device=self.device))
+        self._advance_reference()
 
     def _adjust_action_bounds(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         half_range = 0.5 * (high - low)

@@ -246,3 +246,34 @@ def test_bad_action_center_names_the_file_and_field(tmp_path, extra, message):
     with pytest.raises(ConfigError, match=message) as err:
         build_env(str(path), str(ENGINE_YAML), 1)
     assert "bad_centre_env.yaml" in str(err.value) and "action_center" in str(err.value)
+
+
+@pytest.mark.parametrize("steps", ["[1, 2, 3]", "[2, 5]"])
+def test_sliding_reference_window_equals_the_clip_queried_afresh(tmp_path, steps):
+    """A step computes only the newest reference frame and slides the rest: after steps and partial resets
+    (a looping clip, so some envs wrap), every frame the env reads equals the motion library queried at the
+    env's motion time plus each offset, bit for bit."""
+    path = tmp_path / "env.yaml"
+    path.write_text(re.sub(r"(?m)^tar_obs_steps: .*$", f"tar_obs_steps: {steps}", ENV_YAML.read_text()))
+    torch.manual_seed(3)
+    e = build_env(str(path), str(ENGINE_YAML), 6)
+    try:
+        e.reset()
+        tar_steps = [int(s) for s in steps.strip("[]").split(",")]
+        for k in range(40):
+            e.step(torch.zeros(6, 28))
+            if k % 7 == 3:
+                e.reset(torch.tensor([1, 4]))
+        ids = e.motion_ids
+        for key, offsets, value in (("joint_rot", [0], e._ref["joint_rot"][:, None]),
+                                    ("body_pos", tar_steps, e._tar["body_pos"]),
+                                    ("root_pos", tar_steps, e._tar["root_pos"])):
+            for j, offset in enumerate(offsets):
+                times = (e.step_count + offset) * e.engine.timestep + e.motion_time_offset
+                fresh = e._frames_at(ids, times)[key]
+                assert torch.equal(value[:, j], fresh), (key, offset)
+        ahead = (e.step_count + 1) * e.engine.timestep + e.motion_time_offset
+        assert torch.equal(e._cmd_ref_dof, e.kin_model.rot_to_dof(e._frames_at(ids, ahead)["joint_rot"]))
+        assert (e.motion_time() > e.motion_lib.get_motion_length(ids)).any()  # some envs looped the clip
+    finally:
+        e.close()
