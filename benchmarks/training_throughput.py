@@ -12,6 +12,10 @@ of the physics floor training reaches. ``--table`` repeats both over env counts 
     python benchmarks/training_throughput.py [--arg_file args/deepmimic_humanoid_ppo_args.txt] [--iters 8]
         [--num_envs N] [--agent_config ...] [--engine_config ...] [--device cuda:0]
     python benchmarks/training_throughput.py --table [--table_envs 64 256 1024 4096] [--table_threads 1 2]
+    python benchmarks/training_throughput.py --compile   # the engine's ``compile: true`` (env code compiled)
+
+With ``--compile`` the warm-up iterations compile the env's code (about a minute, cached on disk afterwards) and
+are not timed.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import yaml
@@ -74,12 +79,21 @@ def raw_physics_rate(engine, seconds: float) -> float:
     return bench.bench_raw_rollout(engine, targets, engine.num_threads, seconds)
 
 
+def engine_file_with(arg_file: str, engine_config: str | None, folder: str, **overrides: Any) -> str:
+    """A copy of the run's engine yaml (``engine_config``, else the arg file's) with ``overrides``, in ``folder``."""
+    base = engine_config or parse_args(["--arg_file", arg_file])["engine_config"]
+    config = {**load_yaml(resolve_path(base)), **overrides}
+    path = Path(folder) / ("engine_" + "_".join(f"{k}{v}" for k, v in overrides.items()) + ".yaml")
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
 def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config: str | None = None,
             engine_config: str | None = None, device: str = "cpu", raw_seconds: float = 3.0,
-            quiet: bool = False) -> tuple[float, float]:
-    """Time ``iters`` training iterations of ``arg_file`` (after one warm-up) and print where the time goes, then
-    raw physics on the same engine for ``raw_seconds`` (CPU engine; 0 skips it); returns training samples/s and
-    raw env-steps/s (nan when skipped)."""
+            quiet: bool = False, warmup: int = 1) -> tuple[float, float]:
+    """Time ``iters`` training iterations of ``arg_file`` (after ``warmup`` untimed ones) and print where the time
+    goes, then raw physics on the same engine for ``raw_seconds`` (CPU engine; 0 skips it); returns training
+    samples/s and raw env-steps/s (nan when skipped)."""
     extra = (["--num_envs", str(num_envs)] if num_envs else []) + (
         ["--agent_config", agent_config] if agent_config else []) + (
         ["--engine_config", engine_config] if engine_config else [])
@@ -101,10 +115,10 @@ def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config
     obs, _ = env.reset()
     obs = obs.clone()
     timings = []
-    for it in range(iters + 1):
+    for it in range(iters + warmup):
         physics.seconds = env_step.seconds = decide.seconds = update.seconds = iteration.seconds = 0.0
         obs, _ = iteration(obs)
-        if it > 0:
+        if it >= warmup:
             timings.append((iteration.seconds - update.seconds, update.seconds, physics.seconds, env_step.seconds,
                             decide.seconds))
     samples = agent.steps_per_iter * env.num_envs
@@ -134,18 +148,15 @@ def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config
 
 
 def table(arg_file: str, iters: int, env_counts: list[int], thread_counts: list[int], agent_config: str | None,
-          raw_seconds: float) -> None:
+          engine_config: str | None, raw_seconds: float, warmup: int) -> None:
     """Training samples/s and raw physics env-steps/s over env counts and engine threads, one row each."""
-    base = parse_args(["--arg_file", arg_file])
     print(f"{'envs':>6}{'threads':>8}{'training samples/s':>20}{'raw env-steps/s':>17}{'training/raw':>14}")
     with tempfile.TemporaryDirectory() as folder:
         for threads in thread_counts:
-            engine_file = Path(folder) / f"engine_{threads}.yaml"
-            config = load_yaml(resolve_path(base["engine_config"]))
-            engine_file.write_text(yaml.safe_dump({**config, "num_threads": threads}))
+            engine_file = engine_file_with(arg_file, engine_config, folder, num_threads=threads)
             for num_envs in env_counts:
-                rate, raw = measure(arg_file, iters, num_envs, agent_config, str(engine_file),
-                                    raw_seconds=raw_seconds, quiet=True)
+                rate, raw = measure(arg_file, iters, num_envs, agent_config, engine_file,
+                                    raw_seconds=raw_seconds, quiet=True, warmup=warmup)
                 print(f"{num_envs:>6}{threads:>8}{rate:>20,.0f}{raw:>17,.0f}{rate / raw:>14.3f}", flush=True)
 
 
@@ -161,11 +172,19 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="a row per env count and thread count")
     parser.add_argument("--table_envs", type=at_least(1), nargs="+", default=[64, 256, 1024, 4096])
     parser.add_argument("--table_threads", type=at_least(1), nargs="+", default=[1, 2])
+    parser.add_argument("--compile", action="store_true", help="run with the engine's compile: true")
+    parser.add_argument("--warmup", type=at_least(1), default=None,
+                        help="untimed iterations first (default 1; 3 with --compile)")
     cli = parser.parse_args()
-    if cli.table:
-        table(cli.arg_file, cli.iters, cli.table_envs, cli.table_threads, cli.agent_config, cli.raw_seconds)
-    rate, raw = measure(cli.arg_file, cli.iters, cli.num_envs, cli.agent_config, cli.engine_config, cli.device,
-                        cli.raw_seconds)
+    warmup = cli.warmup or (3 if cli.compile else 1)
+    with tempfile.TemporaryDirectory() as folder:
+        engine_config = (engine_file_with(cli.arg_file, cli.engine_config, folder, compile=True) if cli.compile
+                         else cli.engine_config)
+        if cli.table:
+            table(cli.arg_file, cli.iters, cli.table_envs, cli.table_threads, cli.agent_config, engine_config,
+                  cli.raw_seconds, warmup)
+        rate, raw = measure(cli.arg_file, cli.iters, cli.num_envs, cli.agent_config, engine_config, cli.device,
+                            cli.raw_seconds, warmup=warmup)
     print(f"training_vs_raw_physics: {rate / raw:.3f}")
 
 

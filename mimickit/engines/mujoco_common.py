@@ -22,6 +22,7 @@ from mimickit.anim.kin_char_model import KinCharModel
 from mimickit.engines.engine import ENGINE_SCHEMA, Engine
 from mimickit.engines.mujoco_scene import INTEGRATORS, MujocoScene, StateLayout, build_scene
 from mimickit.engines.mujoco_state import decode_state, write_state
+from mimickit.util.compile import compiled
 from mimickit.util.config import ConfigError
 from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.paths import resolve_path
@@ -80,6 +81,7 @@ class MujocoSceneEngine(Engine):
         self._kin_model: KinCharModel
         self._decoded_all: dict[str, torch.Tensor] | None = None  # decoded state of all envs, see _decoded
         self._stale_rows: torch.Tensor | None = None
+        self._decode_state = compiled(decode_state, self.compiles)
         mujoco.set_mju_user_warning(_log_mujoco_warning)
 
     # ------------------------------------------------------------------------------- scene building
@@ -152,8 +154,8 @@ class MujocoSceneEngine(Engine):
     def _decode_rows(self, rows: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """Decode the raw state of ``rows`` (all if None) into the API's quantities, float32, batched."""
         if rows is None:
-            return decode_state(self._layout, self._kin_model, self._qpos, self._qvel, self._sensor)
-        return decode_state(self._layout, self._kin_model, self._qpos[rows], self._qvel[rows], self._sensor[rows])
+            return self._decode_state(self._layout, self._kin_model, self._qpos, self._qvel, self._sensor)
+        return self._decode_state(self._layout, self._kin_model, self._qpos[rows], self._qvel[rows], self._sensor[rows])
 
     def _decoded(self, key: str) -> torch.Tensor:
         """One decoded quantity for all envs: decoded in full once per step, then only the rows that

@@ -22,6 +22,7 @@ from mimickit.envs.randomization import (
 )
 from mimickit.envs.terms.observations import compute_char_obs
 from mimickit.util import rotations as rot
+from mimickit.util.compile import compiled
 from mimickit.util.config import ConfigError
 from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.schema import Field, validate
@@ -111,6 +112,9 @@ class CharEnv(BaseEnv):
         self.engine.initialize()
         self.engine.set_camera_follow(config["camera_mode"] == "track")
         self.kin_model = self.engine.get_kin_char_model(self.char_id).to(self.device)
+        compiles = self.engine.compiles
+        self._compute_obs = compiled(self._compute_obs, compiles)  # type: ignore[method-assign]
+        self._compute_reward = compiled(self._compute_reward, compiles)  # type: ignore[method-assign]
         self._parse_init_pose(config["init_pose"])
         self.key_body_ids = self._body_ids(config["key_bodies"], "key_bodies")
         self.step_count = torch.zeros(num_envs, dtype=torch.long, device=self.device)
