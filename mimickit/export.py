@@ -144,7 +144,8 @@ def export_policy(model_file: str, out: str, arg_file: str | None = None) -> dic
         if latent_dim:
             sidecar["latent"] = {"dim": latent_dim, "input": "latent",
                                  "meaning": "skill latent z of unit length (ASE); one latent held for seconds "
-                                            "gives one behaviour"}
+                                            "gives one behaviour",
+                                 "hold_seconds": list(agent.latent_time)}  # how long training held each latent
         if isinstance(env, HighLevelEnv):
             sidecar.update(_high_level_parts(env, out_path))
         scene = char_env.exported_scene()

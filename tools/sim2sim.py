@@ -18,6 +18,13 @@ force limits by factors drawn uniformly from the ranges the policy was trained w
 random times (every ``--push_interval`` seconds, drawn uniformly): its root's horizontal velocity changes by up
 to ``--push_vel`` m/s in a random direction, as the env's training pushes.
 The report adds the policy's action smoothness: mean |a_t - a_(t-1)| per control step.
+
+Every exported policy plays: tracking policies (DeepMimic, ADD) and AMP report e_pos against their clip; an ASE
+skill policy (sidecar ``latent``) gets a random unit latent held for ``U(hold_seconds)`` s at a time and reports
+how long it stays up; a high-level controller (sidecar ``high_level``) chains its two ONNX files (the task
+policy picks a latent every ``llc_steps`` control steps, the skill policy acts on it) and reports its task
+figure (location: mean distance to the target and the share of targets reached; steering: mean speed error).
+Clips of a dataset (``.yaml``) are drawn per episode by weight.
 """
 
 from __future__ import annotations
@@ -330,10 +337,6 @@ class Sim2Sim:
                                f"({err.strerror})") from None
         except json.JSONDecodeError as err:
             raise Sim2SimError(f"{sidecar}: not valid JSON ({err})") from None
-        for field, what in (("high_level", "a high-level controller over a skill policy"),
-                            ("latent", "a skill policy that takes a latent")):
-            if field in self.spec:
-                raise Sim2SimError(f"{sidecar}: {what}; sim2sim plays tracking and AMP policies (obs -> action)")
         try:
             self._setup(policy, motion_file)
         except KeyError as err:
@@ -352,11 +355,22 @@ class Sim2Sim:
             raise Sim2SimError(f"{scene}: cannot load the exported MuJoCo scene ({reason})") from None
         self.data, self.scratch = mujoco.MjData(self.model), mujoco.MjData(self.model)
         self.char = Character(mj)
-        try:
-            self.session = onnxruntime.InferenceSession(str(policy))
-        except Exception as err:  # onnxruntime raises its own types for a missing, empty or corrupt file
-            reason = " ".join(str(err).split())[:200]
-            raise Sim2SimError(f"{policy}: not a readable ONNX policy ({reason})") from None
+        self.session = _onnx_session(onnxruntime, str(policy))
+        high = self.spec.get("high_level")
+        self.low_level = None  # a high-level controller's skill policy and the slice of the observation it reads
+        if high is not None:
+            self.low_level = _onnx_session(onnxruntime, str(Path(policy).parent / high["low_level_model"]))
+            part = high["low_level_inputs"]["obs"]
+            self.low_level_obs = slice(part["start"], part["start"] + part["size"])
+            self.llc_steps = int(high["llc_steps"])
+            self.latent_dim = int(high["action"]["dim"])
+        elif "latent" in self.spec:
+            self.latent_dim = int(self.spec["latent"]["dim"])
+            self.latent_hold = [float(x) for x in self.spec["latent"].get("hold_seconds", [0.0, 5.0])]
+        else:
+            self.latent_dim = 0
+        self.skill = "latent" in self.spec and high is None  # a skill policy on its own: latents drawn here
+        self.follows_clip = not self.skill and high is None  # e_pos against the clip means something
         env = self.spec["env_config"]
         names = self.spec["character"]["body_names"]
         self.key_ids = [names.index(n) for n in env.get("key_bodies", [])]
@@ -371,8 +385,9 @@ class Sim2Sim:
         self.dt = 1.0 / rates["control_freq"]
         self.substeps = round(rates["sim_freq"] / rates["control_freq"])
         self.episode_length = float(env["episode_length"])
-        clip = motion_file or env["motion_file"]
-        self.clip = Clip(str(clip), self.char.joints)
+        self.clips, self.clip_weights = load_clips(str(motion_file or env["motion_file"]), self.char.joints)
+        self.clip = self.clips[0]
+        self.task = self._task(env)
         self.low, self.high = np.asarray(self.spec["action"]["low"]), np.asarray(self.spec["action"]["high"])
         self.residual = bool(self.spec["action"]["residual_action"])
 
@@ -401,7 +416,21 @@ class Sim2Sim:
                 frames.append((rp, rr, jr, bodies[self.key_ids]))
             parts.append(robot_target_obs(root_rot, frames) if self.robot_obs
                          else target_obs(root_pos, frames, self.global_obs, self.height))
+        if self.task is not None:
+            parts.append(self.task.observe(root_pos, root_rot))
         return np.concatenate(parts).astype(np.float32)
+
+    def _task(self, env: dict) -> Task | None:
+        """The task of a task env's policy (location or steering), None for a tracking / style policy."""
+        name = env.get("env_name")
+        if name == "task_location":
+            return LocationTask(env)
+        if name == "task_steering":
+            return SteeringTask(env)
+        if any(part["name"] == "task" for part in self.spec["observation"]["layout"]):
+            raise Sim2SimError(f"the policy observes the task of env {name!r}; sim2sim knows task_location and "
+                               f"task_steering")
+        return None
 
     def randomize(self, rng: np.random.Generator, ranges: dict) -> dict[str, float]:
         """Scale this episode's physics from the nominal model by factors drawn in ``ranges`` ([min, max] per
@@ -435,9 +464,23 @@ class Sim2Sim:
         self.char.set_state(self.data, root_pos, root_rot, joint_rot, root_vel, root_ang, joint_ang)
         mujoco.mj_forward(self.model, self.data)
 
-    def step(self, t: float, obs: np.ndarray) -> np.ndarray:
+    def act(self, obs: np.ndarray, latent: np.ndarray | None = None) -> np.ndarray:
+        """The action of the policy (a skill policy: for ``latent``; a high-level controller: its skill policy's for
+        ``latent``, the latent it chose)."""
+        if self.low_level is not None:
+            inputs = {"obs": obs[None, self.low_level_obs], "latent": latent[None].astype(np.float32)}
+            return self.low_level.run(["action"], inputs)[0][0].astype(np.float64)
+        inputs = {"obs": obs[None]} if latent is None else {"obs": obs[None], "latent": latent[None].astype(np.float32)}
+        return self.session.run(["action"], inputs)[0][0].astype(np.float64)
+
+    def choose_latent(self, obs: np.ndarray) -> np.ndarray:
+        """A high-level controller's latent for ``obs``: its action normalised to unit length."""
+        z = self.session.run(["action"], {"obs": obs[None]})[0][0].astype(np.float64)
+        return z / max(float(np.linalg.norm(z)), 1e-6)
+
+    def step(self, t: float, obs: np.ndarray, latent: np.ndarray | None = None) -> np.ndarray:
         """Apply the policy's action for one control step; returns the (clipped) action."""
-        action = self.session.run(["action"], {"obs": obs[None]})[0][0].astype(np.float64)
+        action = self.act(obs, latent)
         action = np.clip(action, self.low, self.high)
         target = action + (self.char.dofs_of(self.clip.pose(t + self.dt)[2]) if self.residual else 0.0)
         self.data.ctrl[:] = target[self.char.actuator_dof]
@@ -461,23 +504,35 @@ class Sim2Sim:
 
     def episode(self, t0: float, rng: np.random.Generator | None = None, push_vel: float = 0.0,
                 push_interval: tuple[float, float] = (1.0, 3.0),
-                physics_ranges: dict[str, list[float]] | None = None) -> tuple[float, float, float]:
-        """One test episode from clip time ``t0``: (seconds survived, mean Eq. 2 position error [m], mean
-        |a_t - a_(t-1)|); with ``push_vel`` > 0 the root is pushed every ``U(push_interval)`` seconds, with
-        ``physics_ranges`` the physics is scaled for the episode (:meth:`randomize`)."""
+                physics_ranges: dict[str, list[float]] | None = None) -> tuple[float, float, float, dict]:
+        """One test episode from clip time ``t0`` (of this episode's clip, :meth:`draw_clip`): (seconds survived,
+        mean Eq. 2 position error [m] against the clip, mean |a_t - a_(t-1)|, the task's figures); with
+        ``push_vel`` > 0 the root is pushed every ``U(push_interval)`` seconds, with ``physics_ranges`` the physics
+        is scaled for the episode (:meth:`randomize`)."""
         rng = rng if rng is not None else np.random.default_rng(0)
         if physics_ranges is not None:
             self.randomize(rng, physics_ranges)
         self.reset(t0)
+        if self.task is not None:
+            self.task.reset(rng, self.char.root(self.data)[0])
         steps, errors, deltas = round(self.episode_length / self.dt), [], []
         next_push = rng.uniform(*push_interval) if push_vel > 0 else math.inf
-        previous = None
+        previous, latent, next_latent = None, None, 0.0
         for k in range(steps):
             t = t0 + k * self.dt
             if k * self.dt >= next_push:
                 self.push(rng, push_vel)
                 next_push += rng.uniform(*push_interval)
-            action = self.step(t, self.observe(t))
+            obs = self.observe(t)
+            if self.low_level is not None and k % self.llc_steps == 0:
+                latent = self.choose_latent(obs)
+            elif self.skill and k * self.dt >= next_latent:
+                latent = random_latent(rng, self.latent_dim)
+                next_latent = k * self.dt + rng.uniform(*self.latent_hold)
+            root_xy = self.char.root(self.data)[0][:2]
+            action = self.step(t, obs, latent)
+            if self.task is not None:
+                self.task.after_step(rng, self.char.root(self.data)[0], root_xy, (k + 1) * self.dt, self.dt)
             if previous is not None:
                 deltas.append(float(np.abs(action - previous).mean()))
             previous = action
@@ -486,8 +541,145 @@ class Sim2Sim:
             rel = (ref_bodies[1:] - ref_bodies[:1]) - (sim[1:] - sim[:1])
             errors.append((np.linalg.norm(rel, axis=-1).sum() + np.linalg.norm(ref_bodies[0] - sim[0])) / len(sim))
             if self.fell():
-                return (k + 1) * self.dt, float(np.mean(errors)), float(np.mean(deltas)) if deltas else 0.0
-        return steps * self.dt, float(np.mean(errors)), float(np.mean(deltas)) if deltas else 0.0
+                steps = k + 1
+                break
+        figures = self.task.figures() if self.task is not None else {}
+        return steps * self.dt, float(np.mean(errors)), float(np.mean(deltas)) if deltas else 0.0, figures
+
+    def draw_clip(self, rng: np.random.Generator) -> float:
+        """Pick this episode's clip by the dataset's weights (the one clip of a ``.pkl``); returns a start time drawn
+        uniformly in it."""
+        self.clip = self.clips[int(rng.choice(len(self.clips), p=self.clip_weights))] if len(self.clips) > 1 \
+            else self.clips[0]
+        return float(rng.uniform(0.0, self.clip.length))
+
+
+def random_latent(rng: np.random.Generator, dim: int) -> np.ndarray:
+    """A skill latent drawn uniformly on the unit sphere (as the ASE agent draws them)."""
+    z = rng.standard_normal(dim)
+    return z / max(float(np.linalg.norm(z)), 1e-6)
+
+
+def _onnx_session(onnxruntime, path: str):
+    try:
+        return onnxruntime.InferenceSession(path)
+    except Exception as err:  # onnxruntime raises its own types for a missing, empty or corrupt file
+        reason = " ".join(str(err).split())[:200]
+        raise Sim2SimError(f"{path}: not a readable ONNX policy ({reason})") from None
+
+
+def load_clips(path: str, joints: list[dict]) -> tuple[list[Clip], np.ndarray]:
+    """The clip of a ``.pkl``, or every clip of a dataset ``.yaml`` (``motions: [{file, weight}]``) with its
+    sampling weights normalised."""
+    if not path.endswith((".yaml", ".yml")):
+        return [Clip(path, joints)], np.ones(1)
+    try:
+        import yaml
+
+        motions = (yaml.safe_load(Path(path).read_text()) or {})["motions"]
+        files = [str(m["file"]) for m in motions]
+        weights = np.array([float(m.get("weight", 1.0)) for m in motions])
+    except (OSError, ImportError, ValueError, KeyError, TypeError) as err:
+        raise Sim2SimError(f"{path}: cannot read the dataset's motions ({type(err).__name__}: {err})") from None
+    if not files or (weights < 0).any() or weights.sum() <= 0:
+        raise Sim2SimError(f"{path}: a dataset needs at least one motion and positive weights")
+    return [Clip(f, joints) for f in files], weights / weights.sum()
+
+
+# ---------------------------------------------------------------------------------------------------- tasks
+
+
+class Task:
+    """A task env's target as MimicKit's task envs draw it: redrawn at reset and every
+    ``U(tar_change_time_min, tar_change_time_max)`` s; observed in the root's heading frame."""
+
+    def __init__(self, env: dict) -> None:
+        self.change_time = (float(env["tar_change_time_min"]), float(env["tar_change_time_max"]))
+
+    def reset(self, rng: np.random.Generator, root_pos: np.ndarray) -> None:
+        self.next_change = 0.0
+        self._figures: dict[str, list[float]] = {}
+        self._change(rng, root_pos, 0.0, fresh=True)
+
+    def _change(self, rng: np.random.Generator, root_pos: np.ndarray, time: float, fresh: bool = False) -> None:
+        self.resample(rng, root_pos, fresh)
+        self.next_change = time + rng.uniform(*self.change_time)
+
+    def after_step(self, rng: np.random.Generator, root_pos: np.ndarray, prev_root_xy: np.ndarray, time: float,
+                   dt: float) -> None:
+        self.record(root_pos, prev_root_xy, dt)
+        if time >= self.next_change:
+            self._change(rng, root_pos, time)
+
+    def resample(self, rng: np.random.Generator, root_pos: np.ndarray, fresh: bool) -> None:
+        raise NotImplementedError
+
+    def observe(self, root_pos: np.ndarray, root_rot: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def record(self, root_pos: np.ndarray, prev_root_xy: np.ndarray, dt: float) -> None:
+        raise NotImplementedError
+
+    def figures(self) -> dict[str, float]:
+        return {name: float(np.mean(values)) for name, values in self._figures.items()}
+
+
+class LocationTask(Task):
+    """Walk to a ground target ``U(tar_dist_min, tar_dist_max)`` m away in a uniform direction; figures: the mean
+    ground distance to the target [m] and the share of targets reached (within ``success_dist`` m)."""
+
+    def __init__(self, env: dict) -> None:
+        super().__init__(env)
+        self.dist = (float(env.get("tar_dist_min", 0.0)), float(env["tar_dist_max"]))
+        self.success_dist = float(env.get("success_dist", 0.5))
+
+    def resample(self, rng: np.random.Generator, root_pos: np.ndarray, fresh: bool) -> None:
+        dist, angle = rng.uniform(*self.dist), rng.uniform(0.0, 2.0 * math.pi)
+        self.tar_xy = root_pos[:2] + dist * np.array([math.cos(angle), math.sin(angle)])
+        self._figures.setdefault("targets", []).append(0.0)
+
+    def observe(self, root_pos: np.ndarray, root_rot: np.ndarray) -> np.ndarray:
+        delta = np.array([*(self.tar_xy - root_pos[:2]), 0.0])
+        return quat_rotate(heading_inv(root_rot), delta)[:2]
+
+    def record(self, root_pos: np.ndarray, prev_root_xy: np.ndarray, dt: float) -> None:
+        dist = float(np.linalg.norm(self.tar_xy - root_pos[:2]))
+        self._figures.setdefault("location_dist", []).append(dist)
+        if dist < self.success_dist:
+            self._figures["targets"][-1] = 1.0
+
+    def figures(self) -> dict[str, float]:
+        out = super().figures()
+        out["location_success"] = out.pop("targets")
+        return out
+
+
+class SteeringTask(Task):
+    """Move in a direction at a speed while facing a direction (both uniform angles, speed
+    ``U(tar_speed_min, tar_speed_max)`` m/s); figure: the mean |target velocity - ground velocity| [m/s]."""
+
+    def __init__(self, env: dict) -> None:
+        super().__init__(env)
+        self.rand_dir, self.rand_face = bool(env.get("rand_tar_dir", True)), bool(env.get("rand_face_dir", True))
+        self.speed = (float(env["tar_speed_min"]), float(env["tar_speed_max"]))
+
+    def resample(self, rng: np.random.Generator, root_pos: np.ndarray, fresh: bool) -> None:
+        angle = rng.uniform(-math.pi, math.pi) if self.rand_dir else 0.0
+        face = rng.uniform(-math.pi, math.pi) if self.rand_face else angle
+        self.tar_dir = np.array([math.cos(angle), math.sin(angle)])
+        self.face_dir = np.array([math.cos(face), math.sin(face)])
+        self.tar_speed = rng.uniform(*self.speed)
+
+    def observe(self, root_pos: np.ndarray, root_rot: np.ndarray) -> np.ndarray:
+        h = heading_inv(root_rot)
+        local_dir = quat_rotate(h, np.array([*self.tar_dir, 0.0]))[:2]
+        local_face = quat_rotate(h, np.array([*self.face_dir, 0.0]))[:2]
+        return np.concatenate([local_dir, [self.tar_speed], local_face])
+
+    def record(self, root_pos: np.ndarray, prev_root_xy: np.ndarray, dt: float) -> None:
+        vel = (root_pos[:2] - prev_root_xy) / dt
+        self._figures.setdefault("steering_vel_err", []).append(float(np.linalg.norm(self.tar_speed * self.tar_dir
+                                                                                     - vel)))
 
 
 PHYSICS_KEYS = ("friction", "mass", "kp", "kd", "strength")
@@ -548,16 +740,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return 2
     rng = np.random.default_rng(cli.seed)
-    results = [sim.episode(float(rng.uniform(0.0, sim.clip.length)), rng, cli.push_vel, tuple(cli.push_interval),
-                           ranges) for _ in range(cli.episodes)]
+    results = [sim.episode(sim.draw_clip(rng), rng, cli.push_vel, tuple(cli.push_interval), ranges)
+               for _ in range(cli.episodes)]
     survival = np.array([r[0] for r in results])
     e_pos = np.array([r[1] for r in results])
     pushed = f", pushed up to {cli.push_vel:g} m/s" if cli.push_vel > 0 else ""
     pushed += f", physics randomised within {ranges}" if ranges is not None else ""
     print(f"{cli.episodes} episodes{pushed}: survived {survival.mean():.2f} of {sim.episode_length:.1f} s "
           f"({100 * np.mean(survival >= sim.episode_length - 1e-6):.0f}% to the end), "
-          f"e_pos {e_pos.mean():.4f} +- {e_pos.std():.4f} m, "
-          f"action change {np.mean([r[2] for r in results]):.4f} per step")
+          + (f"e_pos {e_pos.mean():.4f} +- {e_pos.std():.4f} m, " if sim.follows_clip else "")
+          + f"action change {np.mean([r[2] for r in results]):.4f} per step"
+          + "".join(f", {name} {np.mean([r[3][name] for r in results]):.3f}" for name in results[0][3]))
     return 0
 
 
