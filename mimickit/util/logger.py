@@ -14,7 +14,7 @@ import torch
 from mimickit.util.config import ConfigError
 
 LOGGER_TYPES = ("txt", "tb", "wandb")
-COLUMN_WIDTH = 25
+SIGNIFICANT_DIGITS = 7  # of a float in log.txt (float32 training figures carry no more)
 
 
 def check_logger_available(kind: str) -> None:
@@ -89,9 +89,9 @@ class Logger:
         if self._columns is None:
             self._columns = list(row)
             with self.path.open("a") as f:
-                f.write("".join(f"{c:<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
+                f.write(" ".join(self._columns) + "\n")
         with self.path.open("a") as f:
-            f.write("".join(f"{row.get(c, math.nan)!s:<{COLUMN_WIDTH}}" for c in self._columns).rstrip() + "\n")
+            f.write(" ".join(_cell(row.get(c, math.nan)) for c in self._columns) + "\n")
 
     def _send(self, scalars: dict[str, Any], step: int) -> None:
         if self._tb is not None:
@@ -122,6 +122,14 @@ class Logger:
             self._tb.close()
         if self._wandb is not None:
             self._wandb.finish()
+
+
+def _cell(value: Any) -> str:
+    """One log.txt field: floats to :data:`SIGNIFICANT_DIGITS` digits (a long run writes a row per iteration, so the
+    row stays short: fields are separated by one space, readers split on whitespace), anything else as ``str``."""
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.{SIGNIFICANT_DIGITS}g}"
+    return str(value)
 
 
 def format_table(row: dict[str, Any]) -> str:

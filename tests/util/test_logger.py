@@ -78,3 +78,18 @@ def test_thin_log_keeps_test_rows_and_every_nth_iteration(tmp_path):
     thinned.mkdir()
     (thinned / "log.txt").write_text(thin_log((tmp_path / "log.txt").read_text(), every=10))
     assert read_log(thinned)["Iteration"].tolist() == [0, 7, 10, 14, 20, 21]
+
+
+def test_rows_are_compact_and_floats_keep_seven_digits(tmp_path):
+    """A long run writes a row per iteration: fields are one space apart and floats carry 7 significant digits
+    (float32 figures hold no more), integers all of theirs."""
+    logger = Logger(tmp_path)
+    row = {"Iteration": 12345, "Samples": 1234567891, "Wall_Time": 1.0293162904547213,
+           **{f"Column_{k}": 0.1234567891 * (k + 1) for k in range(26)}}
+    logger.write(row, step=0)
+    logger.close()
+    lines = (tmp_path / "log.txt").read_text().splitlines()
+    assert lines[1].split()[:4] == ["12345", "1234567891", "1.029316", "0.1234568"]
+    assert len(lines[1]) < 300  # 29 fields (was 25 characters each)
+    log = read_log(tmp_path)
+    assert log["Samples"][0] == 1234567891 and log["Wall_Time"][0] == 1.029316
