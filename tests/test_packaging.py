@@ -62,7 +62,8 @@ def test_a_checkpoint_carries_its_run_configs(tmp_path):
         assert paths.Path(found[key]).read_text() == text
 
 
-TRACKED_BUDGET_BYTES = 32 * 2 ** 20  # the GPU machine carries the working tree up to 64 MiB, with what a check needs
+TRACKED_BUDGET_BYTES = 40 * 2 ** 20  # the GPU machine carries the working tree up to 64 MiB, with what a check needs;
+# an unfinished run folder (a full checkpoint, ~6 MB) is tracked between sessions until its model ships
 
 
 def test_tracked_files_stay_under_their_budget():
