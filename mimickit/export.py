@@ -141,7 +141,7 @@ def export_policy(model_file: str, out: str, arg_file: str | None = None) -> dic
         latent_dim = agent.latent_dim if isinstance(agent, ASEAgent) else 0
         _write_onnx(agent, env.actor_obs_dim, latent_dim, out_path)
         sidecar = describe(char_env, agent, env_config, args["engine_config"])
-        if latent_dim:
+        if isinstance(agent, ASEAgent):
             sidecar["latent"] = {"dim": latent_dim, "input": "latent",
                                  "meaning": "skill latent z of unit length (ASE); one latent held for seconds "
                                             "gives one behaviour",

@@ -55,7 +55,7 @@ class ASEAgent(AMPAgent):
         self.enc_epochs = c["enc_epochs"]
         self.enc_batch_size = c["enc_batch_size"]
         self.enc_reward_weight = c["enc_reward_weight"]
-        self.latent_time = (c["latent_time_min"], c["latent_time_max"])
+        self.latent_time: tuple[float, float] = (c["latent_time_min"], c["latent_time_max"])
         self.diversity_weight = c["diversity_weight"]
         self.diversity_tar = c["diversity_tar"]
         super().__init__(config, env, device, source)
