@@ -42,6 +42,7 @@ from mimickit.learning.runner import Runner  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.cli import at_least, guarded  # noqa: E402
 from mimickit.util.config import load_yaml  # noqa: E402
+from mimickit.util.cpu_numerics import flush_subnormals  # noqa: E402
 from mimickit.util.paths import resolve_path  # noqa: E402
 
 
@@ -161,6 +162,7 @@ def table(arg_file: str, iters: int, env_counts: list[int], thread_counts: list[
 
 
 def main() -> None:
+    flush_subnormals()  # as mimickit/run.py's training processes do
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--arg_file", default="args/deepmimic_humanoid_ppo_args.txt")
     parser.add_argument("--iters", type=at_least(1), default=8, help="timed iterations (after one warm-up iteration)")

@@ -31,6 +31,7 @@ from mimickit.util.arg_parser import parse_args
 from mimickit.util.checkpoint import load_checkpoint
 from mimickit.util.cli import USER_ERRORS
 from mimickit.util.config import ConfigError
+from mimickit.util.cpu_numerics import flush_subnormals
 from mimickit.util.logger import Logger, check_logger_available
 from mimickit.util.paths import model_configs, resolve_path
 from mimickit.util.video import mp4_available, write_video
@@ -221,6 +222,7 @@ def spawn_workers(args: dict, workers: int) -> None:
 def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
     """Build, then train or test, in this process (worker ``rank`` of the current process group)."""
     main_process = rank == 0
+    flush_subnormals()  # before the env or the agent starts a thread pool
     set_seed(None if args["rand_seed"] is None else args["rand_seed"] + rank)
     if distributed.world_size() > 1:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // distributed.local_world_size()))
