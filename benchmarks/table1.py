@@ -48,6 +48,7 @@ from mimickit.util.paths import resolve_path  # noqa: E402
 # checkpoint agent name -> (method shown in the table, default args file)
 METHODS = {"PPO": ("DeepMimic", "args/deepmimic_humanoid_ppo_args.txt"),
            "AWR": ("DeepMimic (AWR)", "args/deepmimic_humanoid_awr_args.txt"),
+           "LCP": ("DeepMimic (LCP)", "args/lcp_g1_ppo_args.txt"),
            "AMP": ("AMP", "args/amp_humanoid_args.txt"), "ADD": ("ADD", "args/add_humanoid_args.txt")}
 
 
