@@ -100,6 +100,7 @@ def describe(env: CharEnv, agent: PPOAgent, env_config: str, engine_config: str 
             "layout": [{"name": name, "start": part.start, "size": part.stop - part.start}
                        for name, part in env.obs_layout.items() if part.stop <= env.actor_obs_dim],
             "robot_obs": bool(config.get("robot_obs", False)),
+            "obs_history": int(config.get("obs_history", 0)),  # earlier char terms, newest first (char_history)
             "global_obs": config["global_obs"],
             "root_height_obs": config["root_height_obs"],
             "key_bodies": list(config["key_bodies"]), "tar_obs_steps": config.get("tar_obs_steps"),

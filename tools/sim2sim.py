@@ -379,6 +379,8 @@ class Sim2Sim:
         self.contact_check = bool(allowed) and bool(env.get("enable_early_termination", True))
         self.global_obs, self.height = bool(env["global_obs"]), bool(env.get("root_height_obs", True))
         self.robot_obs = bool(self.spec["observation"].get("robot_obs", False))
+        self.history_steps = int(self.spec["observation"].get("obs_history", 0))
+        self._history: np.ndarray | None = None  # [history_steps, char size]: the earlier char terms, newest first
         self.tar_steps = env.get("tar_obs_steps", [1]) if env.get("enable_tar_obs", False) else []
         self.phase = int(env.get("num_phase_encoding", 0)) if env.get("enable_phase_obs", True) else None
         rates = self.spec["rates"]
@@ -397,6 +399,8 @@ class Sim2Sim:
         return root_pos, root_rot, joint_rot, bodies
 
     def observe(self, t: float) -> np.ndarray:
+        """The policy's observation at clip time ``t``; call it once per control step (it keeps the history of
+        the character term that ``obs_history`` asks for)."""
         d, c = self.data, self.char
         root_pos, root_rot, root_vel, root_ang = c.root(d)
         key_pos = d.xpos[c.bodies[self.key_ids]]
@@ -418,6 +422,11 @@ class Sim2Sim:
                          else target_obs(root_pos, frames, self.global_obs, self.height))
         if self.task is not None:
             parts.append(self.task.observe(root_pos, root_rot))
+        if self.history_steps:  # an episode's first observation fills the history; each call then pushes one
+            char = parts[0]
+            history = np.repeat(char[None], self.history_steps, 0) if self._history is None else self._history
+            parts.append(history.reshape(-1))
+            self._history = np.concatenate([char[None], history[:-1]])
         return np.concatenate(parts).astype(np.float32)
 
     def _task(self, env: dict) -> Task | None:
@@ -459,6 +468,7 @@ class Sim2Sim:
 
     def reset(self, t0: float) -> None:
         mujoco.mj_resetData(self.model, self.data)
+        self._history = None
         root_pos, root_rot, joint_rot = self.clip.pose(t0)
         root_vel, root_ang, joint_ang = self.clip.velocities(t0)
         self.char.set_state(self.data, root_pos, root_rot, joint_rot, root_vel, root_ang, joint_ang)

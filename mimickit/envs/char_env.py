@@ -44,6 +44,8 @@ CHAR_ENV_SCHEMA: dict[str, Field] = {
                                        "(stays where the recording started)", choices=("track", "still")),
     "randomization": Field(dict, {}, "domain randomisation in TRAIN mode (off by default)",
                            schema=RANDOMIZATION_SCHEMA),
+    "obs_history": Field(int, 0, "earlier control steps of the character term the policy also observes, newest "
+                                 "first (a policy without root velocity can infer it from them)", ge=0),
 }
 
 
@@ -120,7 +122,7 @@ class CharEnv(BaseEnv):
         self.step_count = torch.zeros(num_envs, dtype=torch.long, device=self.device)
         self.time = torch.zeros(num_envs, device=self.device)  # step_count x control timestep [s]
         self._build_task()
-        self._obs_terms = self._build_obs_terms()
+        self._obs_terms = self._with_history(self._build_obs_terms(), config["obs_history"])
         low, high = compute_action_bounds(self.kin_model, self.engine.control_mode,
                                           self.engine.get_torque_limits(self.char_id),
                                           config["zero_center_action"])
@@ -195,6 +197,40 @@ class CharEnv(BaseEnv):
         """The observation's parts in order, as ``(name, fn)``; subclasses extend the list."""
         return [("char", self._char_obs)]
 
+    def _with_history(self, terms: list[tuple[str, ObsTerm]], steps: int) -> list[tuple[str, ObsTerm]]:
+        """``terms`` plus, with ``steps`` > 0, a ``char_history`` term before the critic-only ``privileged`` one:
+        the character term as observed (noise included) at the ``steps`` previous control steps, newest first;
+        an episode starts with its first observation repeated."""
+        self._char_history: torch.Tensor | None = None
+        if steps == 0:
+            return terms
+        char = dict(terms).get("char")
+        if char is None:
+            raise ConfigError(f"{self.source}: obs_history needs a 'char' observation term; this env has "
+                              f"{[name for name, _ in terms]}")
+        size = int(char(torch.arange(1, device=self.device)).shape[-1])
+        self._char_history = torch.zeros(self.num_envs, steps, size, device=self.device)
+        at = next((k for k, (name, _) in enumerate(terms) if name == "privileged"), len(terms))
+        return [*terms[:at], ("char_history", self._char_history_obs), *terms[at:]]
+
+    def _char_history_obs(self, env_ids: torch.Tensor | None) -> torch.Tensor:
+        assert self._char_history is not None
+        history = self._char_history if env_ids is None else self._char_history[env_ids]
+        return history.flatten(1)
+
+    def _record_history(self, env_ids: torch.Tensor | None) -> None:
+        """After new observations of ``env_ids`` (all if None; a reset when given): push their character term
+        into the history (a reset fills the history with it and shows it in the observation)."""
+        if self._char_history is None:
+            return
+        char, history = self.obs_layout["char"], self._char_history
+        if env_ids is None:
+            history[:, 1:] = history[:, :-1].clone()
+            history[:, 0] = self.obs[:, char]
+        else:
+            history[env_ids] = self.obs[env_ids, char].unsqueeze(1).expand(-1, history.shape[1], -1)
+            self.obs[env_ids, self.obs_layout["char_history"]] = history[env_ids].flatten(1)
+
     def _measure_obs_layout(self) -> dict[str, slice]:
         """Where each observation term sits in the observation vector."""
         layout, start = {}, 0
@@ -234,6 +270,7 @@ class CharEnv(BaseEnv):
             if self._pushes is not None:
                 self._pushes.reset(ids, self.time)
             self.obs[ids] = self._noisy(self._compute_obs(ids))
+            self._record_history(ids)
         return self.obs, {}
 
     def step(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
@@ -278,6 +315,7 @@ class CharEnv(BaseEnv):
 
     def _update_observations(self) -> None:
         self.obs[:] = self._noisy(self._compute_obs(None))
+        self._record_history(None)
 
     def _update_metrics(self) -> None:
         self._step_metrics = self._compute_metrics()

@@ -92,9 +92,42 @@ def test_layout_and_an_asymmetric_agent(robot_env_yaml):
         env.close()
 
 
-def test_robot_policy_trains_and_exports_only_what_the_robot_measures(robot_env_yaml, tmp_path):
+def test_history_holds_the_char_terms_of_earlier_steps_as_observed(robot_env_yaml, tmp_path):
+    """obs_history: 2 with observation noise: the history part of each observation is the (noisy) char part of
+    the two observations before it, newest first; a reset fills one env's history with its new char part."""
+    path = tmp_path / "history.yaml"
+    path.write_text(robot_env_yaml.read_text() + "obs_history: 2\nrandomization: {obs_noise: {char: 0.05}}\n")
+    env = build_env(str(path), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 3)
+    try:
+        layout = {name: (part.start, part.stop) for name, part in env.obs_layout.items()}
+        assert layout == {"char": (0, 133), "target": (133, 448), "char_history": (448, 714),
+                          "privileged": (714, 727)}
+        assert env.actor_obs_dim == 714
+        char, history = slice(0, 133), slice(448, 714)
+        torch.manual_seed(0)
+        obs = [env.reset()[0].clone()]
+        assert torch.equal(obs[0][:, history], obs[0][:, char].repeat(1, 2))
+        for _ in range(3):
+            obs.append(env.step(torch.zeros(3, env.action_bounds[0].numel()))[0].clone())
+        assert not torch.equal(obs[3][:, char], obs[2][:, char])
+        for k in (2, 3):
+            assert torch.equal(obs[k][:, 448:581], obs[k - 1][:, char])
+            assert torch.equal(obs[k][:, 581:714], obs[k - 2][:, char])
+        reset = env.reset(torch.tensor([1]))[0]
+        assert torch.equal(reset[1, history], reset[1, char].repeat(2))
+        assert torch.equal(reset[0], obs[3][0]) and torch.equal(reset[2], obs[3][2])
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("extra, actor_dim, terms", [
+    ("", 448, ["char", "target"]),
+    ("obs_history: 2\n", 714, ["char", "target", "char_history"])])
+def test_robot_policy_trains_and_exports_only_what_the_robot_measures(robot_env_yaml, tmp_path, extra, actor_dim,
+                                                                      terms):
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
+    robot_env_yaml.write_text(robot_env_yaml.read_text() + extra)
     out = tmp_path / "run"
     assert main(["--env_config", str(robot_env_yaml), "--engine_config", "data/engines/mujoco_engine.yaml",
                  "--agent_config", "tests/data/configs/tiny_ppo_agent.yaml", "--num_envs", "2", "--rand_seed", "1",
@@ -102,8 +135,8 @@ def test_robot_policy_trains_and_exports_only_what_the_robot_measures(robot_env_
     onnx = tmp_path / "robot.onnx"
     assert main(["export", "--model_file", str(out / "model.pt"), "--out", str(onnx)]) == 0
     sidecar = json.loads(onnx.with_suffix(".json").read_text())
-    assert sidecar["observation"]["dim"] == 448 and sidecar["observation"]["robot_obs"] is True
-    assert [p["name"] for p in sidecar["observation"]["layout"]] == ["char", "target"]
+    assert sidecar["observation"]["dim"] == actor_dim and sidecar["observation"]["robot_obs"] is True
+    assert [p["name"] for p in sidecar["observation"]["layout"]] == terms
     env = build_env(str(robot_env_yaml), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2)
     try:
         agent = build_agent(str(REPO_ROOT / "tests/data/configs/tiny_ppo_agent.yaml"), env)
@@ -113,7 +146,7 @@ def test_robot_policy_trains_and_exports_only_what_the_robot_measures(robot_env_
         obs = runner._reset_all()
         with torch.no_grad():
             action, _ = agent.act(obs)
-        got = ort.InferenceSession(str(onnx)).run(["action"], {"obs": obs[:, :448].numpy()})[0]
+        got = ort.InferenceSession(str(onnx)).run(["action"], {"obs": obs[:, :actor_dim].numpy()})[0]
         assert np.abs(got - action.numpy()).max() < 1e-5
     finally:
         env.close()
@@ -131,13 +164,13 @@ def test_robot_policy_trains_and_exports_only_what_the_robot_measures(robot_env_
         obs = env.reset()[0].clone()
         t0 = float(env.motion_time_offset[0])
         sim.reset(t0)
-        assert np.abs(sim.observe(t0) - obs[0, :448].numpy()).max() < 1e-4
+        assert np.abs(sim.observe(t0) - obs[0, :actor_dim].numpy()).max() < 1e-4
         for k in range(10):
-            before = obs[0, :448].numpy()
+            before = obs[0, :actor_dim].numpy()
             action = sim.session.run(["action"], {"obs": before[None]})[0]
             obs = env.step(torch.tensor(action))[0].clone()
             sim.step(t0 + k * sim.dt, before)
-            assert np.abs(sim.observe(t0 + (k + 1) * sim.dt) - obs[0, :448].numpy()).max() < 1e-3, k
+            assert np.abs(sim.observe(t0 + (k + 1) * sim.dt) - obs[0, :actor_dim].numpy()).max() < 1e-3, k
     finally:
         env.close()
 
