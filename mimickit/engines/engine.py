@@ -177,7 +177,9 @@ class Engine(abc.ABC):
                   root_vel: torch.Tensor | None = None, root_ang_vel: torch.Tensor | None = None,
                   dof_pos: torch.Tensor | None = None, dof_vel: torch.Tensor | None = None) -> None:
         """Overwrite parts of the state of ``env_ids`` (all if None); values are ``[len(env_ids), ...]`` or
-        broadcastable. Getters see the new state immediately; other environments are untouched."""
+        broadcastable. ``env_ids`` may be a bool mask ``[N]`` instead, with values of every env: the rows where it
+        is set are written without a host sync. Getters see the new state immediately; other environments are
+        untouched."""
 
     # ------------------------------------------------------------------------------------ properties
     @abc.abstractmethod

@@ -26,6 +26,7 @@ from mimickit.util.compile import compiled
 from mimickit.util.config import ConfigError
 from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.paths import resolve_path
+from mimickit.util.rows import is_mask
 from mimickit.util.schema import Field
 
 if TYPE_CHECKING:  # the renderers load OpenGL: imported only when a run shows or records
@@ -216,6 +217,10 @@ class MujocoSceneEngine(Engine):
                   dof_pos: torch.Tensor | None = None, dof_vel: torch.Tensor | None = None) -> None:
         self._check_obj(obj_id)
         state_device = self._qpos.device
+        if env_ids is not None and is_mask(env_ids):
+            self._set_state_where(env_ids.to(state_device), root_pos=root_pos, root_rot=root_rot,
+                                  root_vel=root_vel, root_ang_vel=root_ang_vel, dof_pos=dof_pos, dof_vel=dof_vel)
+            return
         ids = (torch.arange(self.num_envs, device=state_device) if env_ids is None
                else torch.as_tensor(env_ids).to(state_device, torch.long))
         if ids.numel() == 0:
@@ -227,6 +232,19 @@ class MujocoSceneEngine(Engine):
         self._state_written(ids)
         if self._decoded_all is not None:
             self._stale_rows = ids if self._stale_rows is None else torch.cat([self._stale_rows, ids])
+
+    def _set_state_where(self, mask: torch.Tensor, **state: torch.Tensor | None) -> None:
+        """``set_state`` of the rows where ``mask [N]`` is set, from values of every env: written by
+        ``torch.where``, so an accelerator is not waited for."""
+        qpos, qvel = self._qpos.clone(), self._qvel.clone()
+        write_state(self._layout, self._kin_model, qpos, qvel, torch.arange(self.num_envs, device=mask.device),
+                    **state)
+        rows = mask[:, None]
+        self._qpos.copy_(torch.where(rows, qpos, self._qpos))
+        self._qvel.copy_(torch.where(rows, qvel, self._qvel))
+        self._sensor.masked_fill_(rows, 0.0)  # contact and actuator readings describe the old state
+        self._state_written(mask)
+        self._decoded_all, self._stale_rows = None, None  # decoded afresh when next read
 
     def _state_written(self, ids: torch.Tensor) -> None:
         """Hook: ``set_state`` wrote rows ``ids`` of the state views (e.g. clear a solver's warm start)."""

@@ -23,6 +23,7 @@ from mimickit.engines.mujoco_common import SCENE_SCHEMA, MujocoSceneEngine
 from mimickit.engines.mujoco_state import explicit_pd_torque
 from mimickit.util.config import ConfigError
 from mimickit.util.distributed import LONE_WORKER, WorkerPlace
+from mimickit.util.rows import write_rows
 from mimickit.util.schema import Field
 
 WARP_SCHEMA: dict[str, Field] = {
@@ -163,7 +164,7 @@ class MujocoWarpEngine(MujocoSceneEngine):
         return faults
 
     def _state_written(self, ids: torch.Tensor) -> None:
-        self._warmstart[ids] = 0.0  # the solver's warm start belongs to the old state
+        write_rows(self._warmstart, ids, 0.0)  # the solver's warm start belongs to the old state (ids or a mask)
 
     @property
     def num_faults(self) -> int:

@@ -39,6 +39,7 @@ class AMPEnv(DeepMimicEnv):
     REWARD_TERMS: ClassVar[dict[str, TrackingTerm]] = {}
     SHOW_REFERENCE = False  # style imitation follows no single clip
     CLIP_END_SUCCESS = False  # style imitation does not end when a clip does
+    MASKED_RESET = False  # its _reset_envs takes ids
     ROBOT_OBS = False  # the discriminator and task terms assume the full-state observation
 
     def _build_task(self) -> None:

@@ -4,7 +4,7 @@ episode clock. Subclasses add the task (reference tracking, playback, ...)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from mimickit.util import rotations as rot
 from mimickit.util.compile import compiled
 from mimickit.util.config import ConfigError
 from mimickit.util.distributed import LONE_WORKER, WorkerPlace
+from mimickit.util.rows import computed_rows, is_mask, select, write_rows
 from mimickit.util.schema import Field, validate
 
 ObsTerm = Callable[[torch.Tensor | None], torch.Tensor]  # env_ids (all if None) -> [n, d]
@@ -95,6 +96,8 @@ class CharEnv(BaseEnv):
     """
 
     SCHEMA: dict[str, Field] = CHAR_ENV_SCHEMA
+    # _reset_envs takes a bool mask too (computes every env's reset state, writes where set: no host sync)
+    MASKED_RESET: ClassVar[bool] = False
 
     def __init__(self, config: dict[str, Any], engine_config: dict[str, Any], num_envs: int,
                  device: torch.device | str = "cpu", visualize: bool = False, record_video: bool = False,
@@ -219,17 +222,19 @@ class CharEnv(BaseEnv):
         return history.flatten(1)
 
     def _record_history(self, env_ids: torch.Tensor | None) -> None:
-        """After new observations of ``env_ids`` (all if None; a reset when given): push their character term
-        into the history (a reset fills the history with it and shows it in the observation)."""
+        """After new observations of ``env_ids`` (all if None; a reset when given, as ids or a mask): push their
+        character term into the history (a reset fills the history with it and shows it in the observation)."""
         if self._char_history is None:
             return
         char, history = self.obs_layout["char"], self._char_history
         if env_ids is None:
             history[:, 1:] = history[:, :-1].clone()
             history[:, 0] = self.obs[:, char]
-        else:
-            history[env_ids] = self.obs[env_ids, char].unsqueeze(1).expand(-1, history.shape[1], -1)
-            self.obs[env_ids, self.obs_layout["char_history"]] = history[env_ids].flatten(1)
+            return
+        first = select(self.obs[:, char], env_ids)
+        write_rows(history, env_ids, first.unsqueeze(1).expand(-1, history.shape[1], -1))
+        shown = self.obs[:, self.obs_layout["char_history"]]
+        write_rows(shown, env_ids, select(history, env_ids).flatten(1))  # a view: writes into self.obs
 
     def _measure_obs_layout(self) -> dict[str, slice]:
         """Where each observation term sits in the observation vector."""
@@ -251,11 +256,15 @@ class CharEnv(BaseEnv):
         return self._action_low, self._action_high
 
     def reset(self, env_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+        """Reset ``env_ids``: ids ``[n]``, a bool mask ``[N]`` (no host sync where the env resets by mask:
+        :attr:`MASKED_RESET`; :mod:`mimickit.util.rows`), or None for every env."""
         ids = torch.arange(self.num_envs, device=self.device) if env_ids is None else env_ids
-        if ids.numel() > 0:
-            self.step_count[ids] = 0
-            self.time[ids] = 0.0
-            self.done[ids] = int(DoneFlags.NULL)
+        if is_mask(ids) and (not self.MASKED_RESET or self.randomization.varies_physics):
+            ids = ids.nonzero().flatten()  # one host sync: this env (or the engine's randomisation) takes ids
+        if is_mask(ids) or ids.numel() > 0:
+            write_rows(self.step_count, ids, 0)
+            write_rows(self.time, ids, 0.0)
+            write_rows(self.done, ids, int(DoneFlags.NULL))
             self.episode_metrics.reset(ids)
             self.smoothness.reset(ids)
             self._reset_envs(ids)
@@ -269,7 +278,7 @@ class CharEnv(BaseEnv):
                 self.engine.randomize_physics(self.char_id, ids, scales)
             if self._pushes is not None:
                 self._pushes.reset(ids, self.time)
-            self.obs[ids] = self._noisy(self._compute_obs(ids))
+            write_rows(self.obs, ids, self._noisy(self._compute_obs(computed_rows(ids))))
             self._record_history(ids)
         return self.obs, {}
 

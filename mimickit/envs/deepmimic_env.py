@@ -31,6 +31,7 @@ from mimickit.envs.terms.rewards import (
 from mimickit.envs.terms.terminations import compute_done, contact_failure, pose_failure
 from mimickit.util.compile import compiled
 from mimickit.util.config import ConfigError
+from mimickit.util.rows import computed_rows, row_count, select, write_rows
 from mimickit.util.schema import Field
 
 ACTION_CENTERS = ("range", "motion_mean")
@@ -82,6 +83,7 @@ class DeepMimicEnv(CharEnv):
     SHOW_REFERENCE = True  # recorded video draws the reference pose as a ghost
     CLIP_END_SUCCESS = True  # a clamped clip played to its end ends the episode with SUCC
     ROBOT_OBS = True  # robot_obs is offered (a policy observation without state estimation, privileged critic)
+    MASKED_RESET = True
 
     def _build_task(self) -> None:
         cfg = self.config
@@ -177,7 +179,7 @@ class DeepMimicEnv(CharEnv):
 
     def _store_frames(self, env_ids: torch.Tensor | None, slots: slice, frames: dict[str, torch.Tensor]) -> None:
         """Write ``frames`` (``[n * k, ...]``, env-major) into window ``slots`` (k of them) of ``env_ids`` (all if
-        None), then refresh what is read from the window."""
+        None; ids, or a mask with frames of every env), then refresh what is read from the window."""
         for key, value in frames.items():
             if key not in self._frames:
                 self._frames[key] = torch.zeros(self.num_envs, self._window, *value.shape[1:], device=self.device)
@@ -186,23 +188,24 @@ class DeepMimicEnv(CharEnv):
             if env_ids is None:
                 self._frames[key][:, slots] = value
             else:
-                self._frames[key][env_ids, slots] = value
+                write_rows(self._frames[key][:, slots], env_ids, value)  # a view of the window
         if self.enable_tar_obs:
             self._tar = {key: value[:, self._tar_slots] for key, value in self._frames.items()}
         if self.residual_action:  # PD targets of the next control step
             if env_ids is None:
                 self._cmd_ref_dof = self.kin_model.rot_to_dof(self._frames["joint_rot"][:, 1])
             else:
-                self._cmd_ref_dof[env_ids] = self.kin_model.rot_to_dof(self._frames["joint_rot"][env_ids, 1])
+                write_rows(self._cmd_ref_dof, env_ids,
+                           self.kin_model.rot_to_dof(select(self._frames["joint_rot"][:, 1], env_ids)))
         if self.show_reference and self.engine.renders:
             r = self._ref
             self.engine.show_reference(self.char_id, r["root_pos"][0] + self.ref_char_offset, r["root_rot"][0],
                                        self.kin_model.rot_to_dof(r["joint_rot"][0]))
 
     def _update_reference(self, env_ids: torch.Tensor) -> None:
-        """The whole window of reference frames of ``env_ids`` (after a reset), in one query."""
-        times = self._window_times(env_ids, self._window_steps)
-        ids = self.motion_ids[env_ids][:, None].expand(-1, self._window)
+        """The whole window of reference frames of ``env_ids`` (after a reset; ids or a mask), in one query."""
+        times = self._window_times(computed_rows(env_ids), self._window_steps)
+        ids = select(self.motion_ids, env_ids)[:, None].expand(-1, self._window)
         self._store_frames(env_ids, slice(0, self._window), self._frames_at(ids.reshape(-1), times.reshape(-1)))
 
     def _advance_reference(self) -> None:
@@ -216,13 +219,13 @@ class DeepMimicEnv(CharEnv):
 
     # ---------------------------------------------------------------------------------------- hooks
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
-        n = env_ids.numel()
+        n = row_count(env_ids)
         motion_ids = self.motion_lib.sample_motions(n)
         times = self.motion_lib.sample_time(motion_ids) if self.rand_reset else torch.zeros(n, device=self.device)
-        self.motion_ids[env_ids] = motion_ids
-        self.motion_time_offset[env_ids] = times
+        write_rows(self.motion_ids, env_ids, motion_ids)
+        write_rows(self.motion_time_offset, env_ids, times)
         self._update_reference(env_ids)
-        ref = {k: v[env_ids] for k, v in self._ref.items()}
+        ref = {k: select(v, env_ids) for k, v in self._ref.items()}
         self.engine.set_state(self.char_id, env_ids, root_pos=ref["root_pos"], root_rot=ref["root_rot"],
                               root_vel=ref["root_vel"], root_ang_vel=ref["root_ang_vel"],
                               dof_pos=self.kin_model.rot_to_dof(ref["joint_rot"]), dof_vel=ref["dof_vel"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import torch
 
+from mimickit.util.rows import write_rows
+
 
 class StepMeans:
     """Mean over recorded steps of named per-env values ``[N]`` (each step contributes its batch mean)."""
@@ -47,9 +49,10 @@ class EpisodeMeans:
         self._steps += 1
 
     def reset(self, env_ids: torch.Tensor) -> None:
+        """Restart the episodes of ``env_ids`` (ids or a bool mask, :mod:`mimickit.util.rows`)."""
         for total in self._sums.values():
-            total[env_ids] = 0.0
-        self._steps[env_ids] = 0.0
+            write_rows(total, env_ids, 0.0)
+        write_rows(self._steps, env_ids, 0.0)
 
     def means(self, ended: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each metric's episode mean ``[N]`` where ``ended`` (bool ``[N]``), NaN elsewhere."""
@@ -77,10 +80,11 @@ class Smoothness:
         self._counts = {name: torch.zeros(num_envs, device=device) for name in ("action_delta", "joint_jerk")}
 
     def reset(self, env_ids: torch.Tensor) -> None:
-        self._steps[env_ids] = 0.0
+        """Restart the episodes of ``env_ids`` (ids or a bool mask, :mod:`mimickit.util.rows`)."""
+        write_rows(self._steps, env_ids, 0.0)
         for name in self._sums:
-            self._sums[name][env_ids] = 0.0
-            self._counts[name][env_ids] = 0.0
+            write_rows(self._sums[name], env_ids, 0.0)
+            write_rows(self._counts[name], env_ids, 0.0)
 
     def add(self, action: torch.Tensor, dof_pos: torch.Tensor) -> None:
         """One step: the (clipped) actions ``[N, A]`` applied and the DoF positions ``[N, D]`` after it."""

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from mimickit.util.config import ConfigError
+from mimickit.util.rows import row_count, select, write_rows
 from mimickit.util.schema import Field
 
 RANDOMIZATION_SCHEMA: dict[str, Field] = {
@@ -118,8 +119,10 @@ class ActionDelay:
         self._rows = torch.arange(num_envs, device=device)
 
     def reset(self, env_ids: torch.Tensor) -> None:
-        self.delay[env_ids] = torch.randint(self.low, self.high + 1, (env_ids.numel(),), device=self.delay.device)
-        self._fresh[env_ids] = True
+        """New delays for ``env_ids`` (ids or a bool mask, :mod:`mimickit.util.rows`)."""
+        write_rows(self.delay, env_ids,
+                   torch.randint(self.low, self.high + 1, (row_count(env_ids),), device=self.delay.device))
+        write_rows(self._fresh, env_ids, True)
 
     def __call__(self, action: torch.Tensor) -> torch.Tensor:
         """The actions ``[N, A]`` to apply this step, given the ones chosen now."""
@@ -140,7 +143,8 @@ class PushSchedule:
         self.next_push = torch.zeros(num_envs, device=device)  # episode time [s]
 
     def reset(self, env_ids: torch.Tensor, time: torch.Tensor) -> None:
-        self.next_push[env_ids] = time[env_ids] + self._interval(env_ids.numel())
+        """First push times of ``env_ids`` (ids or a bool mask, :mod:`mimickit.util.rows`)."""
+        write_rows(self.next_push, env_ids, select(time, env_ids) + self._interval(row_count(env_ids)))
 
     def due(self, time: torch.Tensor) -> torch.Tensor:
         """``[N]`` bool: envs whose push time has come."""

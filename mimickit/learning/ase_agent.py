@@ -106,7 +106,11 @@ class ASEAgent(AMPAgent):
                                               + low + (high - low) * torch.rand(n, device=self.device))
 
     def on_envs_reset(self, env_ids: torch.Tensor | None) -> None:
-        self.resample_latents(torch.arange(self.env.num_envs, device=self.device) if env_ids is None else env_ids)
+        if env_ids is None:
+            env_ids = torch.arange(self.env.num_envs, device=self.device)
+        elif env_ids.dtype == torch.bool:
+            env_ids = env_ids.nonzero().flatten()
+        self.resample_latents(env_ids)
 
     def act(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Resamples latents whose time has come, then acts on ``[obs, z]``."""

@@ -174,7 +174,8 @@ class BaseAgent(nn.Module, abc.ABC):
         return self.obs_norm.normalize(obs)
 
     def on_envs_reset(self, env_ids: torch.Tensor | None) -> None:
-        """Hook: the runner reset ``env_ids`` (all if None), in any mode (e.g. new per-episode latents)."""
+        """Hook: the runner reset ``env_ids`` (ids, a bool mask ``[N]``, or None for all), in any mode (e.g. new
+        per-episode latents)."""
 
     def update(self) -> dict[str, float]:
         """Learn from the recorded rollout: training targets, network updates, then the normalisers."""

@@ -96,6 +96,8 @@ class Runner:
         self.last_test_info: dict[str, Any] = {}
         self.video_frames = 0  # > 0: record that many frames of env 0 in each periodic test (training)
         self.run_configs: dict[str, str] = {}  # config texts saved with every checkpoint (set by run.py)
+        # finished envs reset by a mask on an accelerator (no host sync), by ids on the CPU (only their rows' work)
+        self.reset_by_mask = agent.device.type != "cpu"
 
     def set_mode(self, mode: EnvMode) -> None:
         self.agent.set_mode(mode)
@@ -126,7 +128,12 @@ class Runner:
         return obs, info
 
     def _reset_done_envs(self, obs: torch.Tensor, done: torch.Tensor) -> torch.Tensor:
-        done_ids = (done != int(DoneFlags.NULL)).nonzero(as_tuple=False).flatten()
+        ended = done != int(DoneFlags.NULL)
+        if self.reset_by_mask:  # every env's reset state computed, written where ended: no host sync
+            obs, _ = self.env.reset(ended)
+            self.agent.on_envs_reset(ended)
+            return obs.clone()
+        done_ids = ended.nonzero(as_tuple=False).flatten()
         if done_ids.numel() > 0:
             obs, _ = self.env.reset(done_ids)
             self.agent.on_envs_reset(done_ids)

@@ -47,7 +47,10 @@ def test_deepmimic_env_step_on_the_warp_engine_makes_no_host_syncs():
     assert control.calls["__bool__"] == 1
 
 
-def test_training_rollout_syncs_only_to_find_the_envs_to_reset():
+@pytest.mark.parametrize("by_mask, syncs", [(True, {}), (False, {"nonzero": 3})])
+def test_training_rollout_with_resets_syncs_only_where_it_resets_by_ids(by_mask, syncs):
+    """A rollout whose envs all finish within it: resets by mask (the accelerator's way) make no host sync;
+    resets by ids (the CPU's way: only the finished rows' work) need one nonzero per step."""
     from mimickit.envs.base_env import EnvMode
     from mimickit.learning.agent_builder import build_agent
     from mimickit.learning.runner import Runner
@@ -56,13 +59,14 @@ def test_training_rollout_syncs_only_to_find_the_envs_to_reset():
                     str(REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"), 4)
     try:
         runner = Runner(env, build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env))
+        runner.reset_by_mask = by_mask
         runner.set_mode(EnvMode.TRAIN)
+        env.episode_length = 2 * env.engine.timestep  # every episode ends after 2 steps: resets in every rollout
         with torch.no_grad():
             obs = runner.rollout(runner._reset_all(), 2)
             with HostSyncCounter() as counter:
                 runner.rollout(obs, 3)
+        assert int(runner.train_tracker.episodes_per_env.min()) >= 2  # every env finished episodes in there
     finally:
         env.close()
-    # PPO's action sampling and recording, the env step and the return tracker: none; one nonzero per step picks
-    # the finished envs to reset
-    assert dict(counter.calls) == {"nonzero": 3}
+    assert dict(counter.calls) == syncs
