@@ -11,6 +11,7 @@ import torch
 from mimickit.envs.amp_env import AMPEnv
 from mimickit.envs.base_env import EnvMode
 from mimickit.envs.terms.observations import compute_add_disc_obs
+from mimickit.util.rows import select, write_rows
 
 
 class ADDEnv(AMPEnv):
@@ -35,7 +36,7 @@ class ADDEnv(AMPEnv):
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
         super()._reset_envs(env_ids)
         for name, hist in self.ref_history.items():
-            hist[env_ids] = self.disc_history[name][env_ids]
+            write_rows(hist, env_ids, select(self.disc_history[name], env_ids))
 
     def _update_misc(self) -> None:
         super()._update_misc()

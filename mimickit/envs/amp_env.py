@@ -13,6 +13,7 @@ from mimickit.envs.base_env import EnvMode
 from mimickit.envs.deepmimic_env import CLIP_ENV_SCHEMA, DeepMimicEnv
 from mimickit.envs.terms.observations import compute_amp_disc_obs
 from mimickit.envs.terms.rewards import TRACKING_TERMS, TrackingTerm, reward_schema
+from mimickit.util.rows import computed_rows, select, write_rows
 from mimickit.util.schema import Field
 
 AMP_SCHEMA: dict[str, Field] = {
@@ -39,7 +40,6 @@ class AMPEnv(DeepMimicEnv):
     REWARD_TERMS: ClassVar[dict[str, TrackingTerm]] = {}
     SHOW_REFERENCE = False  # style imitation follows no single clip
     CLIP_END_SUCCESS = False  # style imitation does not end when a clip does
-    MASKED_RESET = False  # its _reset_envs takes ids
     ROBOT_OBS = False  # the discriminator and task terms assume the full-state observation
 
     def _build_task(self) -> None:
@@ -83,9 +83,9 @@ class AMPEnv(DeepMimicEnv):
     # ------------------------------------------------------------------------------------ hooks
     def _reset_envs(self, env_ids: torch.Tensor) -> None:
         super()._reset_envs(env_ids)
-        window = self._reference_window(self.motion_ids[env_ids], self.motion_time(env_ids))
+        window = self._reference_window(select(self.motion_ids, env_ids), self.motion_time(computed_rows(env_ids)))
         for name, hist in self.disc_history.items():
-            hist[env_ids] = window[name]
+            write_rows(hist, env_ids, window[name])
 
     def _update_misc(self) -> None:
         super()._update_misc()

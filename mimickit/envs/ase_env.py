@@ -18,6 +18,7 @@ class ASEEnv(AMPEnv):
     ``init_pose`` at rest instead of the sampled clip frame; its discriminator history keeps the clip window."""
 
     SCHEMA = ASE_ENV_SCHEMA
+    MASKED_RESET = False  # its default-pose resets pick ids
 
     def _build_task(self) -> None:
         super()._build_task()

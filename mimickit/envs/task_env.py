@@ -26,6 +26,7 @@ class AMPTaskEnv(AMPEnv):
     a single clip is not the goal here, so the tracking errors are not reported."""
 
     SCHEMA = TASK_SCHEMA
+    MASKED_RESET = False  # its task draws take ids
 
     def _build_task(self) -> None:
         super()._build_task()

@@ -47,18 +47,21 @@ def test_deepmimic_env_step_on_the_warp_engine_makes_no_host_syncs():
     assert control.calls["__bool__"] == 1
 
 
-@pytest.mark.parametrize("by_mask, syncs", [(True, {}), (False, {"nonzero": 3})])
-def test_training_rollout_with_resets_syncs_only_where_it_resets_by_ids(by_mask, syncs):
-    """A rollout whose envs all finish within it: resets by mask (the accelerator's way) make no host sync;
-    resets by ids (the CPU's way: only the finished rows' work) need one nonzero per step."""
+@pytest.mark.parametrize("env_file, agent_file, by_mask, syncs", [
+    ("deepmimic_humanoid_env.yaml", "deepmimic_humanoid_ppo_cpu_agent.yaml", True, {}),
+    ("deepmimic_humanoid_env.yaml", "deepmimic_humanoid_ppo_cpu_agent.yaml", False, {"nonzero": 3}),
+    ("amp_humanoid_env.yaml", "amp_humanoid_cpu_agent.yaml", True, {}),
+    ("add_humanoid_env.yaml", "add_humanoid_cpu_agent.yaml", True, {})])
+def test_training_rollout_with_resets_syncs_only_where_it_resets_by_ids(env_file, agent_file, by_mask, syncs):
+    """A rollout whose envs all finish within it (DeepMimic, AMP, ADD): resets by mask (the accelerator's way)
+    make no host sync; resets by ids (the CPU's way: only the finished rows' work) need one nonzero per step."""
     from mimickit.envs.base_env import EnvMode
     from mimickit.learning.agent_builder import build_agent
     from mimickit.learning.runner import Runner
 
-    env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
-                    str(REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"), 4)
+    env = build_env(str(REPO_ROOT / "data/envs" / env_file), str(REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"), 4)
     try:
-        runner = Runner(env, build_agent(str(REPO_ROOT / "data/agents/deepmimic_humanoid_ppo_cpu_agent.yaml"), env))
+        runner = Runner(env, build_agent(str(REPO_ROOT / "data/agents" / agent_file), env))
         runner.reset_by_mask = by_mask
         runner.set_mode(EnvMode.TRAIN)
         env.episode_length = 2 * env.engine.timestep  # every episode ends after 2 steps: resets in every rollout
