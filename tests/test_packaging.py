@@ -62,8 +62,9 @@ def test_a_checkpoint_carries_its_run_configs(tmp_path):
         assert paths.Path(found[key]).read_text() == text
 
 
-TRACKED_BUDGET_BYTES = 40 * 2 ** 20  # the GPU machine carries the working tree up to 64 MiB, with what a check needs;
-# an unfinished run folder (a full checkpoint, ~6 MB) is tracked between sessions until its model ships
+TRACKED_BUDGET_BYTES = 48 * 2 ** 20  # the GPU machine carries the working tree up to 64 MiB, with what a check needs
+# (mujoco: 9.7 MB); unfinished run folders (a full checkpoint each, 5-10 MB, without the agent's training-only state,
+# which is not tracked) stay tracked between sessions until their models ship
 
 
 def test_tracked_files_stay_under_their_budget():
