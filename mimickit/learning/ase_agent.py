@@ -15,6 +15,7 @@ from mimickit.learning.amp_model import style_reward
 from mimickit.learning.ase_model import Encoder, diversity_loss, encoder_loss, encoder_reward, sample_latents
 from mimickit.learning.base_agent import build_optimizer, optimizer_field
 from mimickit.learning.ppo_agent import net_field
+from mimickit.util.rows import is_mask
 from mimickit.util.schema import Field, validate
 
 ASE_MODEL_SCHEMA: dict[str, Field] = {
@@ -108,7 +109,7 @@ class ASEAgent(AMPAgent):
     def on_envs_reset(self, env_ids: torch.Tensor | None) -> None:
         if env_ids is None:
             env_ids = torch.arange(self.env.num_envs, device=self.device)
-        elif env_ids.dtype == torch.bool:
+        elif is_mask(env_ids):  # resampling draws per id (one host sync here)
             env_ids = env_ids.nonzero().flatten()
         self.resample_latents(env_ids)
 

@@ -1,10 +1,10 @@
 """Floating-point mode of the process: subnormal numbers flushed to zero on the CPU.
 
-Penalties on input gradients (LCP's ||d log pi / d s||^2, the discriminators' gradient penalty) shrink the
-first-layer weights of inputs the network does not use geometrically, until they are subnormal (|x| < 1.18e-38
-in float32). MKL's matrix kernels then run an order of magnitude slower: a G1 LCP run at iteration 1110 had
-15 % of its first-layer weights subnormal and trained at 9.2 s per iteration instead of 2.9. Flushing them
-to zero changes values below 1.18e-38 only.
+LCP's penalty on input gradients (||d log pi / d s||^2) shrinks the first-layer weights of inputs the policy
+does not use geometrically, until they are subnormal (|x| < 1.18e-38 in float32; no shipped AMP/ADD/ASE model,
+whose discriminators carry a gradient penalty too, has any). MKL's matrix kernels then run an order of
+magnitude slower: a G1 LCP run at iteration 1110 had 15 % of its first-layer weights subnormal and trained at
+9.2 s per iteration instead of 2.9. Flushing them to zero changes values below 1.18e-38 only.
 """
 from __future__ import annotations
 
