@@ -42,6 +42,10 @@ CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips 
     "pose_termination": Field(bool, False, "training episodes also end when a body strays from the reference"),
     "pose_termination_dist": Field(float, 1.0, "body distance that ends an episode under pose_termination",
                                    unit="m", gt=0),
+    "track_root_xy": Field(bool, True, "the root's world x-y position counts in the tracking reward (with "
+                                       "global_obs) and in pose termination; false compares the character with its "
+                                       "root's x-y moved onto the reference's, so drift (after a push) is not "
+                                       "punished: for policies that observe no root position (robot_obs)"),
     "test_pose_termination": Field(bool, False, "TEST episodes end on pose error too (upstream's rule; the paper "
                                                 "ends them only on ground contact)"),
     "enable_phase_obs": Field(bool, True, "observe the clip's phase"),
@@ -96,6 +100,7 @@ class DeepMimicEnv(CharEnv):
         self.pose_termination = cfg["pose_termination"]
         self.pose_termination_dist = cfg["pose_termination_dist"]
         self.test_pose_termination = cfg["test_pose_termination"]
+        self.track_root_xy = cfg["track_root_xy"]
         self.enable_phase_obs = cfg["enable_phase_obs"]
         self.num_phase_encoding = cfg["num_phase_encoding"]
         self.enable_tar_obs = cfg["enable_tar_obs"]
@@ -311,7 +316,8 @@ class DeepMimicEnv(CharEnv):
         if not self.reward_terms:
             return torch.zeros(self.num_envs, device=self.device), {}
         sim, ref = self._tracking_states()
-        frames = tracking_frames(sim, ref, self.joint_err_w, self.dof_err_w, self.track_root, self.root_height_obs)
+        frames = tracking_frames(sim, ref, self.joint_err_w, self.dof_err_w, self.track_root, self.root_height_obs,
+                                 self.track_root_xy)
         return compose_reward(frames, self.reward_terms)
 
     def _compute_metrics(self) -> dict[str, torch.Tensor]:
@@ -340,5 +346,5 @@ class DeepMimicEnv(CharEnv):
                 failed |= contact_failure(self.engine.get_ground_contact_forces(self.char_id), self.allowed_contact)
             if self.pose_termination and (self.mode == EnvMode.TRAIN or self.test_pose_termination):
                 failed |= pose_failure(self.engine.get_body_pos(self.char_id), self._ref["body_pos"],
-                                       self.pose_termination_dist)
+                                       self.pose_termination_dist, align_root_xy=not self.track_root_xy)
         return compute_done(self.time, self.episode_length, self._motion_ended(), failed)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from mimickit.envs.base_env import EnvMode
+from mimickit.envs.base_env import DoneFlags, EnvMode
 from mimickit.envs.terms.observations import (
     compute_privileged_obs,
     compute_robot_char_obs,
@@ -186,3 +186,32 @@ def test_robot_obs_where_it_cannot_apply_is_refused(tmp_path, env_file, extra, p
     path.write_text(text + extra)
     with pytest.raises(ConfigError, match=phrase):
         build_env(str(path), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2)
+
+
+@pytest.mark.parametrize("track_root_xy", [True, False])
+def test_track_root_xy_false_lets_a_drifted_robot_go_on(robot_env_yaml, tmp_path, track_root_xy):
+    """A robot moved 2 m sideways after a step: with world x-y tracking its root term drops and pose termination
+    ends its episode; with ``track_root_xy: false`` its reward is what it was and it goes on. The other env is
+    untouched either way."""
+    path = tmp_path / "drift.yaml"
+    flag = str(track_root_xy).lower()
+    path.write_text(robot_env_yaml.read_text() + f"pose_termination: true\ntrack_root_xy: {flag}\n")
+    env = build_env(str(path), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2)
+    try:
+        torch.manual_seed(0)
+        env.reset()
+        env.step(torch.zeros(2, env.action_bounds[0].numel()))
+        before, before_terms = env._compute_reward()
+        assert (env._compute_done() == 0).all()
+        root_pos = env.engine.get_root_pos(env.char_id).clone()
+        env.engine.set_state(env.char_id, torch.tensor([0]), root_pos=root_pos[:1] + torch.tensor([0.0, 2.0, 0.0]))
+        after, after_terms = env._compute_reward()
+        done = env._compute_done()
+        assert after[1] == pytest.approx(before[1].item(), abs=1e-6) and done[1] == DoneFlags.NULL
+        if track_root_xy:
+            assert after_terms["root_pose"][0] < 0.01 * before_terms["root_pose"][0]
+            assert done[0] == DoneFlags.FAIL
+        else:
+            assert after[0] == pytest.approx(before[0].item(), abs=1e-5) and done[0] == DoneFlags.NULL
+    finally:
+        env.close()

@@ -58,10 +58,12 @@ def _world_frame(state: TrackingState) -> tuple[torch.Tensor, torch.Tensor, torc
 
 
 def tracking_frames(sim: TrackingState, ref: TrackingState, joint_err_w: torch.Tensor, dof_err_w: torch.Tensor,
-                    track_root: bool, track_root_h: bool) -> TrackingFrames:
-    """What the tracking terms compare (see :class:`TrackingFrames`)."""
+                    track_root: bool, track_root_h: bool, track_root_xy: bool) -> TrackingFrames:
+    """What the tracking terms compare (see :class:`TrackingFrames`); ``track_root_xy`` False keeps the world
+    frame of ``track_root`` but drops the root's x-y position from the comparison (drift is not penalised)."""
     frame = _world_frame if track_root else _heading_frame
-    mask = torch.tensor([float(track_root), float(track_root), float(track_root_h)], device=sim.root_pos.device)
+    xy = float(track_root and track_root_xy)
+    mask = torch.tensor([xy, xy, float(track_root_h)], device=sim.root_pos.device)
     return TrackingFrames(sim, ref, frame(sim), frame(ref), mask, joint_err_w, dof_err_w)
 
 

@@ -19,9 +19,17 @@ def contact_failure(ground_forces: torch.Tensor, allowed_contact: torch.Tensor) 
     return (touching & ~allowed_contact).any(dim=-1)
 
 
-def pose_failure(body_pos: torch.Tensor, ref_body_pos: torch.Tensor, max_dist: float) -> torch.Tensor:
-    """``[N]`` True where any body origin is more than ``max_dist`` m from its reference (world positions)."""
-    return ((body_pos - ref_body_pos) ** 2).sum(-1).max(dim=-1).values > max_dist ** 2
+def pose_failure(body_pos: torch.Tensor, ref_body_pos: torch.Tensor, max_dist: float,
+                 align_root_xy: bool) -> torch.Tensor:
+    """``[N]`` True where any body origin ``[N, B, 3]`` (body 0 the root) is more than ``max_dist`` m from its
+    reference: world positions, or with ``align_root_xy`` after moving the character horizontally so that its
+    root's x-y is the reference root's (only the pose and height relative to the root's ground point count)."""
+    offset = ref_body_pos - body_pos
+    if align_root_xy:
+        shift = torch.zeros_like(offset[:, :1])
+        shift[..., :2] = offset[:, :1, :2]
+        offset = offset - shift
+    return (offset ** 2).sum(-1).max(dim=-1).values > max_dist ** 2
 
 
 def compute_done(time: torch.Tensor, episode_length: float, motion_ended: torch.Tensor,

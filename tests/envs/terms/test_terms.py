@@ -33,8 +33,9 @@ def random_state(n=4, seed=0, joints=14, dofs=28, keys=5):
                          dof_vel=torch.randn(n, dofs, generator=g), key_pos=torch.randn(n, keys, 3, generator=g))
 
 
-def reward(sim, ref, track_root=True, terms=HUMANOID_REWARD):
-    return compose_reward(tracking_frames(sim, ref, torch.ones(14), torch.ones(28), track_root, True), terms)
+def reward(sim, ref, track_root=True, terms=HUMANOID_REWARD, track_root_xy=True):
+    return compose_reward(tracking_frames(sim, ref, torch.ones(14), torch.ones(28), track_root, True,
+                                          track_root_xy), terms)
 
 
 @pytest.mark.parametrize("track_root", [True, False])
@@ -74,6 +75,24 @@ def test_reward_root_position_error_respects_tracking_mode():
     assert tracked["root_pose"].item() == pytest.approx(math.exp(-5.0 * 0.09), rel=1e-5)
     assert untracked["root_pose"].item() == pytest.approx(1.0)  # horizontal offset ignored
     assert tracked["key_pos"].item() == pytest.approx(1.0)  # key positions are root-relative
+
+
+def test_reward_without_root_xy_keeps_world_heading_and_height():
+    """track_root_xy False: a horizontal drift costs nothing, but the world-frame comparison stays (a turned
+    root and a lowered root still cost what they cost with global tracking)."""
+    ref = random_state(1)
+    sim = random_state(1)
+    for f in ("root_rot", "root_vel", "root_ang_vel", "joint_rot", "dof_vel"):
+        setattr(sim, f, getattr(ref, f).clone())
+    sim.root_pos = ref.root_pos + torch.tensor([0.3, -0.2, 0.0])
+    sim.key_pos = ref.key_pos + torch.tensor([0.3, -0.2, 0.0])
+    _, drifted = reward(sim, ref, track_root_xy=False)
+    assert drifted["root_pose"].item() == pytest.approx(1.0)
+    sim.root_pos = sim.root_pos + torch.tensor([0.0, 0.0, -0.1])
+    sim.root_rot = rot.quat_mul(rot.axis_angle_to_quat(torch.tensor([[0.0, 0.0, 1.0]]), torch.tensor([0.5])),
+                                ref.root_rot)
+    _, lowered = reward(sim, ref, track_root_xy=False)
+    assert lowered["root_pose"].item() == pytest.approx(math.exp(-5.0 * (0.01 + 0.1 * 0.25)), rel=1e-4)
 
 
 def test_reward_is_composed_from_the_configured_terms():
@@ -153,7 +172,18 @@ def test_pose_failure_threshold():
     body = ref.clone()
     body[0, 2] = torch.tensor([0.0, 0.9, 0.0])
     body[1, 1] = torch.tensor([0.0, 0.0, 1.1])
-    assert pose_failure(body, ref, 1.0).tolist() == [False, True]
+    assert pose_failure(body, ref, 1.0, align_root_xy=False).tolist() == [False, True]
+
+
+def test_pose_failure_aligned_on_root_xy_ignores_drift_only():
+    """A character walked 2 m off its reference, otherwise in pose, fails only in world positions; a body that
+    strays from the pose, or a root that drops, fails either way."""
+    ref = torch.zeros(3, 3, 3)
+    body = ref + torch.tensor([2.0, -1.5, 0.0])  # all three characters drifted
+    body[1, 2, 0] += 1.2  # a hand 1.2 m out of pose
+    body[2, :, 2] -= 1.1  # the whole character 1.1 m too low
+    assert pose_failure(body, ref, 1.0, align_root_xy=False).tolist() == [True, True, True]
+    assert pose_failure(body, ref, 1.0, align_root_xy=True).tolist() == [False, True, True]
 
 
 def test_done_flags_priority():
