@@ -78,6 +78,11 @@ class BaseEnv(abc.ABC):
     def set_mode(self, mode: EnvMode) -> None:
         self.mode = mode
 
+    def begin_iteration(self, sample_count: int) -> dict[str, float]:
+        """A training iteration starts at ``sample_count`` environment steps of the run (all workers): curricula
+        keyed on it take their value here; returns values to log."""
+        return {}
+
     def get_reward_fail(self) -> float:
         """Reward per step after a FAIL (the terminal value is this over 1 - discount)."""
         return 0.0

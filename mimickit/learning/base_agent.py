@@ -48,26 +48,6 @@ def build_optimizer(config: dict[str, Any], params, source: str) -> torch.optim.
     return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
 
 
-def parse_schedule(raw: Any, where: str) -> list[tuple[int, float]]:
-    """``[[samples, value], ...]`` (positive values) sorted by samples; None or [] gives no schedule."""
-    try:
-        schedule = sorted((int(float(samples)), float(value)) for samples, value in (raw or []))
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where} must be a list of [samples, value] pairs, found {raw!r}") from None
-    if any(value <= 0 for _, value in schedule):
-        raise ConfigError(f"{where}: every value must be positive, found {raw!r}")
-    return schedule
-
-
-def scheduled_value(schedule: list[tuple[int, float]], sample_count: int, default: float) -> float:
-    """The value of the last entry whose sample count has been reached (``default`` before the first)."""
-    value = default
-    for samples, entry in schedule:
-        if sample_count >= samples:
-            value = entry
-    return value
-
-
 class BaseAgent(nn.Module, abc.ABC):
     """An algorithm: normalisers, the model and its optimisers, and the rollout buffer it learns from.
 

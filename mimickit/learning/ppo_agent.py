@@ -14,14 +14,13 @@ from mimickit.learning.base_agent import (
     BaseAgent,
     build_optimizer,
     optimizer_field,
-    parse_schedule,
-    scheduled_value,
 )
 from mimickit.learning.nets import NET_LAYERS
 from mimickit.learning.ppo_model import STD_TYPES, PPOModel
 from mimickit.learning.rl_util import compute_td_lambda_return
 from mimickit.util import distributed
 from mimickit.util.config import ConfigError
+from mimickit.util.schedule import parse_schedule, scheduled_value
 from mimickit.util.schema import REQUIRED, Field
 
 

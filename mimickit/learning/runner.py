@@ -116,10 +116,11 @@ class Runner:
         return obs
 
     def run_iteration(self, obs: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """One training iteration from ``obs``: the agent's schedules, a rollout of ``steps_per_iter`` steps,
-        the agent's update. Advances the sample count; returns the latest observation and the agent's
-        diagnostics."""
+        """One training iteration from ``obs``: the agent's schedules and the env's curricula, a rollout of
+        ``steps_per_iter`` steps, the agent's update. Advances the sample count; returns the latest observation
+        and the agent's and env's values to log."""
         info = self.agent.begin_iteration(self.sample_count)
+        info.update(self.env.begin_iteration(self.sample_count))
         self.set_mode(EnvMode.TRAIN)
         with torch.no_grad():
             obs = self.rollout(obs, self.agent.steps_per_iter)

@@ -115,3 +115,44 @@ def test_short_location_run_logs_the_task_success(tmp_path, capsys):
     assert "location_success: " in capsys.readouterr().out
     results = json.loads((out / "test_results.json").read_text())
     assert 0.0 <= results["location_success_mean"] <= 1.0 and results["location_dist_mean"] > 0.0
+
+
+def test_steering_speed_curriculum_caps_training_draws_only(tmp_path):
+    """tar_speed_max_schedule: TRAIN draws stay under the curriculum's speed for the run's sample count; TEST
+    draws use the whole range (upstream's test, comparable across runs)."""
+    path = tmp_path / "steering.yaml"
+    path.write_text((REPO_ROOT / "data/envs/amp_steering_humanoid_env.yaml").read_text()
+                    + "tar_speed_max_schedule: [[0, 1.0], [4e6, 2.0]]\n")
+    torch.manual_seed(0)
+    env = build_env(str(path), ENGINE, 64)
+    try:
+        env.set_mode(EnvMode.TRAIN)
+        assert env.begin_iteration(0) == {"tar_speed_max": 1.0}
+        env.reset()
+        assert 0.5 <= env.tar_speed.min() and env.tar_speed.max() <= 1.0
+        assert env.begin_iteration(4_000_000) == {"tar_speed_max": 2.0}
+        env.reset()
+        assert env.tar_speed.max() <= 2.0 and env.tar_speed.max() > 1.5
+        env.set_mode(EnvMode.TEST)
+        env.reset()
+        assert env.tar_speed.max() > 3.0  # U[0.5, 5): 64 draws
+    finally:
+        env.close()
+
+
+def test_short_steering_run_logs_its_curriculum(tmp_path):
+    path = tmp_path / "steering.yaml"
+    path.write_text((REPO_ROOT / "data/envs/amp_steering_humanoid_env.yaml").read_text()
+                    + "tar_speed_max_schedule: [[0, 1.0], [30, 1.5]]\n")
+    out = tmp_path / "run"
+    assert main(["--env_config", str(path), "--engine_config", "data/engines/mujoco_engine.yaml", "--agent_config",
+                 "tests/data/configs/tiny_amp_agent.yaml", "--num_envs", "2", "--rand_seed", "3",
+                 "--max_samples", "64", "--out_dir", str(out)]) == 0
+    lines = (out / "log.txt").read_text().splitlines()
+    column = lines[0].split().index("Tar_Speed_Max")
+    samples = lines[0].split().index("Samples")
+    rows = [line.split() for line in lines[1:]]
+    assert len(rows) >= 2
+    for row in rows:  # each iteration's speed is the schedule's at the samples before it
+        before = float(row[samples]) - 16  # tiny agent: 8 steps x 2 envs per iteration
+        assert float(row[column]) == (1.0 if before < 30 else 1.5)
