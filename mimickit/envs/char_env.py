@@ -26,6 +26,7 @@ from mimickit.util.compile import compiled
 from mimickit.util.config import ConfigError
 from mimickit.util.distributed import LONE_WORKER, WorkerPlace
 from mimickit.util.rows import computed_rows, is_mask, select, write_rows
+from mimickit.util.schedule import scheduled_value
 from mimickit.util.schema import Field, validate
 
 ObsTerm = Callable[[torch.Tensor | None], torch.Tensor]  # env_ids (all if None) -> [n, d]
@@ -195,6 +196,15 @@ class CharEnv(BaseEnv):
                 raise
         if r.active:
             print(f"Randomization (TRAIN mode): {r.describe()}", flush=True)
+
+    def begin_iteration(self, sample_count: int) -> dict[str, float]:
+        """The push curriculum's largest push for ``sample_count`` (``randomization.push_vel_schedule``)."""
+        info = super().begin_iteration(sample_count)
+        schedule = self.randomization.push_vel_schedule
+        if schedule and self._pushes is not None:
+            self._pushes.push_vel = scheduled_value(schedule, sample_count, self.randomization.push_vel)
+            info["push_vel"] = self._pushes.push_vel
+        return info
 
     def _build_obs_terms(self) -> list[tuple[str, ObsTerm]]:
         """The observation's parts in order, as ``(name, fn)``; subclasses extend the list."""

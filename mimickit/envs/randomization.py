@@ -11,6 +11,7 @@ import torch
 
 from mimickit.util.config import ConfigError
 from mimickit.util.rows import row_count, select, write_rows
+from mimickit.util.schedule import parse_schedule
 from mimickit.util.schema import Field
 
 RANDOMIZATION_SCHEMA: dict[str, Field] = {
@@ -21,6 +22,8 @@ RANDOMIZATION_SCHEMA: dict[str, Field] = {
     "push_interval": Field(list, [0.0, 0.0], "[min, max] seconds between pushes of an env ([0, 0]: no pushes)",
                            unit="s", item=float, ge=0),
     "push_vel": Field(float, 0.0, "largest horizontal root velocity change of a push", unit="m/s", ge=0),
+    "push_vel_schedule": Field(list, None, "[[samples, m/s], ...]: a push curriculum, the largest push from each "
+                                           "sample count of the run on (push_vel before the first entry)"),
     **{name: Field(list, [1.0, 1.0], f"[min, max] scale of the {what}, drawn per env at each reset", item=float,
                    gt=0)
        for name, what in (("friction", "sliding friction"), ("mass", "body masses and inertias"),
@@ -47,6 +50,7 @@ class RandomizationConfig:
     push_vel: float
     physics: dict[str, tuple[float, float]]  # only the scales that vary
     com_offset: float
+    push_vel_schedule: list[tuple[int, float]]  # [(samples, m/s), ...], empty: push_vel throughout
 
     @classmethod
     def from_config(cls, config: dict, obs_terms: list[str], source: str) -> RandomizationConfig:
@@ -64,8 +68,11 @@ class RandomizationConfig:
             raise ConfigError(f"{source}: randomization pushes need both push_interval and push_vel set (> 0)")
         physics = {key: _pair(config[key], key, source) for key in PHYSICS_KEYS}
         physics = {key: pair for key, pair in physics.items() if pair != (1.0, 1.0)}
+        schedule = parse_schedule(config["push_vel_schedule"], f"{source}: randomization.push_vel_schedule")
+        if schedule and config["push_vel"] <= 0:
+            raise ConfigError(f"{source}: randomization.push_vel_schedule needs pushes (push_interval and push_vel)")
         return cls(noise, _pair(config["action_delay"], "action_delay", source), push, config["push_vel"], physics,
-                   config["com_offset"])
+                   config["com_offset"], schedule)
 
     @property
     def active(self) -> bool:
@@ -83,6 +90,9 @@ class RandomizationConfig:
         if self.push_vel > 0:
             parts.append(f"pushes up to {self.push_vel:g} m/s every {self.push_interval[0]:g}-"
                          f"{self.push_interval[1]:g} s")
+        if self.push_vel_schedule:
+            parts.append("push curriculum " + ", ".join(f"{v:g} m/s from {n:,} samples"
+                                                        for n, v in self.push_vel_schedule))
         parts += [f"{key} x{low:g}-{high:g}" for key, (low, high) in self.physics.items()]
         if self.com_offset > 0:
             parts.append(f"root centre of mass shifted up to {self.com_offset:g} m per axis")
@@ -135,7 +145,8 @@ class ActionDelay:
 
 class PushSchedule:
     """When each env is pushed next: a reset or a push draws the next one ``U[min, max]`` seconds ahead; a push
-    adds a horizontal root velocity change drawn uniformly in the disc of radius ``push_vel``."""
+    adds a horizontal root velocity change drawn uniformly in the disc of radius ``push_vel`` (a curriculum
+    changes ``push_vel`` between iterations)."""
 
     def __init__(self, num_envs: int, interval: tuple[float, float], push_vel: float, device: torch.device) -> None:
         self.low, self.high = interval

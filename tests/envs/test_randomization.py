@@ -84,10 +84,36 @@ def test_pushed_envs_leave_the_unpushed_twin(tmp_path):
     assert torch.all(gap > 0.01) and torch.all(gap < 1.5)
 
 
+def test_push_curriculum_sets_the_largest_push_by_samples(tmp_path):
+    """push_vel_schedule: each iteration's pushes stay within the schedule's speed for the run's sample count (push_vel
+    before its first entry), and the value is logged."""
+    torch.manual_seed(0)
+    env = randomized_env(tmp_path, "{push_interval: [0.1, 0.1], push_vel: 1.0, "
+                                   "push_vel_schedule: [[1000, 0.2], [2000, 0.6]]}")
+    try:
+        env.set_mode(EnvMode.TRAIN)
+        largest = {}
+        for samples, expected in ((0, 1.0), (1000, 0.2), (1999, 0.2), (2000, 0.6)):
+            assert env.begin_iteration(samples) == {"push_vel": expected}
+            env.reset()
+            before = env.char_state()["root_vel"].clone()
+            ids = torch.arange(4)
+            dv = env._pushes.velocity_changes(ids, env.time)
+            largest[samples] = dv[:, :2].norm(dim=-1).max().item()
+            assert largest[samples] <= expected + 1e-6
+            assert torch.equal(env.char_state()["root_vel"], before)  # drawing a push changes no state
+        assert largest[2000] > 0.2  # 4 draws in a disc of radius 0.6
+    finally:
+        env.close()
+
+
 def test_bad_randomization_is_named(tmp_path):
     for bad, phrase in (("{obs_noise: {nose: 0.1}}", "randomization.obs_noise names ['nose']"),
                         ("{action_delay: [3, 1]}", "randomization.action_delay must be [min, max]"),
-                        ("{push_vel: 1.0}", "pushes need both push_interval and push_vel")):
+                        ("{push_vel: 1.0}", "pushes need both push_interval and push_vel"),
+                        ("{push_vel_schedule: [[0, 0.5]]}", "push_vel_schedule needs pushes"),
+                        ("{push_interval: [1, 2], push_vel: 1.0, push_vel_schedule: [[0, -1]]}",
+                         "every value must be positive")):
         with pytest.raises(ConfigError, match=phrase.replace("[", r"\[").replace("]", r"\]")):
             randomized_env(tmp_path, bad)
 
