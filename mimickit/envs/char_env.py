@@ -187,6 +187,7 @@ class CharEnv(BaseEnv):
         self._action_delay = (ActionDelay(num_envs, self._action_low.numel(), r.action_delay, self.device)
                               if r.action_delay[1] > 0 else None)
         self._pushes = PushSchedule(num_envs, r.push_interval, r.push_vel, self.device) if r.push_vel > 0 else None
+        self.push_by_mask = self.device.type != "cpu"  # as the runner resets: no host sync on an accelerator
         if r.varies_physics:  # every env starts with its own draw (an engine that cannot randomise says so here)
             ids = torch.arange(num_envs, device=self.device)
             try:
@@ -315,9 +316,15 @@ class CharEnv(BaseEnv):
         self.engine.set_cmd(self.char_id, self._action_to_command(action))
 
     def _push(self) -> None:
-        """Change the root velocity of the envs whose push is due (one host sync, for the ids, when pushes are on)."""
+        """Change the root velocity of the envs whose push is due: by mask on an accelerator (``push_by_mask``: every
+        env's push drawn, written where due, no host sync), else by ids (one ``nonzero``; only the due rows' work)."""
         assert self._pushes is not None
-        ids = self._pushes.due(self.time).nonzero().flatten()
+        due = self._pushes.due(self.time)
+        if self.push_by_mask:
+            vel = self.engine.get_root_vel(self.char_id) + self._pushes.velocity_changes(due, self.time)
+            self.engine.set_state(self.char_id, due, root_vel=vel)
+            return
+        ids = due.nonzero().flatten()
         if ids.numel() > 0:
             vel = self.engine.get_root_vel(self.char_id)[ids] + self._pushes.velocity_changes(ids, self.time)
             self.engine.set_state(self.char_id, ids, root_vel=vel)

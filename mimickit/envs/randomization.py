@@ -162,11 +162,12 @@ class PushSchedule:
         return time >= self.next_push
 
     def velocity_changes(self, env_ids: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
-        """``[n, 3]`` root velocity changes [m/s] of ``env_ids``, and their next push times drawn."""
-        n = env_ids.numel()
+        """Root velocity changes [m/s] of ``env_ids`` (ids ``[n]``: ``[n, 3]``; a bool mask: ``[N, 3]``, drawn for
+        every env, meant for the masked rows), and their next push times drawn (:mod:`mimickit.util.rows`)."""
+        n = row_count(env_ids)
         angle = 2.0 * torch.pi * torch.rand(n, device=time.device)
         radius = self.push_vel * torch.rand(n, device=time.device).sqrt()
-        self.next_push[env_ids] = time[env_ids] + self._interval(n)
+        write_rows(self.next_push, env_ids, select(time, env_ids) + self._interval(n))
         return torch.stack([radius * torch.cos(angle), radius * torch.sin(angle), torch.zeros_like(angle)], dim=-1)
 
     def _interval(self, n: int) -> torch.Tensor:

@@ -73,3 +73,28 @@ def test_training_rollout_with_resets_syncs_only_where_it_resets_by_ids(env_file
     finally:
         env.close()
     assert dict(counter.calls) == syncs
+
+
+@pytest.mark.parametrize("by_mask, syncs", [(True, {}), (False, {"nonzero": 3})])
+def test_pushes_by_mask_make_no_host_sync(tmp_path, by_mask, syncs):
+    """Random pushes (domain randomisation) in TRAIN steps: by mask (an accelerator's way) no host sync; by ids
+    (the CPU's way) one nonzero per step."""
+    from mimickit.envs.base_env import EnvMode
+
+    config = tmp_path / "pushed.yaml"
+    config.write_text((REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml").read_text()
+                      + "randomization: {push_interval: [0.03, 0.03], push_vel: 1.0}\n")
+    env = build_env(str(config), str(REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"), 4)
+    try:
+        env.push_by_mask = by_mask
+        env.set_mode(EnvMode.TRAIN)
+        env.reset()
+        action = torch.zeros(4, env.action_bounds[0].numel())
+        env.step(action)
+        with HostSyncCounter() as counter:
+            for _ in range(3):
+                env.step(action)
+        assert float(env._pushes.next_push.min()) > 0.06  # pushes came during the counted steps
+    finally:
+        env.close()
+    assert dict(counter.calls) == syncs

@@ -61,13 +61,16 @@ def test_observation_noise_per_term_in_train_mode_only(tmp_path):
         env.close()
 
 
-def test_pushed_envs_leave_the_unpushed_twin(tmp_path):
+@pytest.mark.parametrize("by_mask", [False, True])
+def test_pushed_envs_leave_the_unpushed_twin(tmp_path, by_mask):
     """Two envs from the same seed, one with pushes every 0.1 s: identical until the first push (control step 3 at
-    30 Hz), then their root velocities part by up to the push speed."""
+    30 Hz), then their root velocities part by up to the push speed; pushed by ids (the CPU's way) or by mask
+    (an accelerator's: no host sync)."""
     runs = []
     for randomization in ("{push_interval: [0.1, 0.1], push_vel: 1.0}", "{}"):
         torch.manual_seed(3)
         env = randomized_env(tmp_path, randomization)
+        env.push_by_mask = by_mask
         try:
             env.set_mode(EnvMode.TRAIN)
             env.reset()
@@ -82,6 +85,30 @@ def test_pushed_envs_leave_the_unpushed_twin(tmp_path):
     assert torch.allclose(pushed[:2], plain[:2])  # steps 1-2: no push yet
     gap = (pushed[3, :, :2] - plain[3, :, :2]).norm(dim=-1)
     assert torch.all(gap > 0.01) and torch.all(gap < 1.5)
+
+
+@pytest.mark.parametrize("by_mask", [False, True])
+def test_only_the_envs_whose_push_is_due_are_pushed(tmp_path, by_mask):
+    states = []
+    for randomization in ("{push_interval: [5.0, 5.0], push_vel: 1.0}", "{}"):
+        torch.manual_seed(3)
+        env = randomized_env(tmp_path, randomization)
+        env.push_by_mask = by_mask
+        try:
+            env.set_mode(EnvMode.TRAIN)
+            env.reset()
+            if env._pushes is not None:
+                env._pushes.next_push[:] = torch.tensor([0.0, 100.0, 0.0, 100.0])  # envs 0 and 2 due now
+            env.step(torch.zeros(4, 28))
+            states.append(env.char_state()["root_vel"].clone())
+            if env._pushes is not None:
+                assert env._pushes.next_push[[0, 2]].tolist() == [5.0, 5.0]  # pushed at time 0, next in 5 s
+                assert env._pushes.next_push[[1, 3]].tolist() == [100.0, 100.0]
+        finally:
+            env.close()
+    pushed, plain = states
+    assert torch.equal(pushed[[1, 3]], plain[[1, 3]])
+    assert torch.all((pushed[[0, 2], :2] - plain[[0, 2], :2]).norm(dim=-1) > 1e-3)
 
 
 def test_push_curriculum_sets_the_largest_push_by_samples(tmp_path):
