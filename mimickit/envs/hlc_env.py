@@ -84,6 +84,10 @@ class HighLevelEnv(BaseEnv):
         self.mode = mode
         self.inner.set_mode(mode)
 
+    def begin_iteration(self, sample_count: int) -> dict[str, float]:
+        """The task env's curricula, keyed on the controller's own sample count (high-level steps)."""
+        return self.inner.begin_iteration(sample_count)
+
     def reset(self, env_ids: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
         return self.inner.reset(env_ids)
 

@@ -10,6 +10,7 @@ from mimickit.envs.base_env import EnvMode
 from mimickit.envs.task_env import TASK_SCHEMA, AMPTaskEnv
 from mimickit.envs.terms.observations import compute_steering_obs
 from mimickit.envs.terms.rewards import steering_reward
+from mimickit.util.config import ConfigError
 from mimickit.util.schedule import parse_schedule, scheduled_value
 from mimickit.util.schema import Field
 
@@ -48,6 +49,9 @@ class TaskSteeringEnv(AMPTaskEnv):
         self.rand_face_dir = c["rand_face_dir"]
         self.tar_speed_range = (c["tar_speed_min"], c["tar_speed_max"])
         self.speed_schedule = parse_schedule(c["tar_speed_max_schedule"], f"{self.source}: tar_speed_max_schedule")
+        if any(speed < c["tar_speed_min"] for _, speed in self.speed_schedule):
+            raise ConfigError(f"{self.source}: tar_speed_max_schedule speeds must be >= tar_speed_min "
+                              f"({c['tar_speed_min']:g} m/s), found {c['tar_speed_max_schedule']}")
         self.train_speed_max = c["tar_speed_max"]  # the curriculum's current value
         self.reward_w = (c["reward_steering_tar_w"], c["reward_steering_face_w"])
         self.vel_scale = c["reward_steering_vel_scale"]

@@ -140,6 +140,16 @@ def test_steering_speed_curriculum_caps_training_draws_only(tmp_path):
         env.close()
 
 
+def test_a_curriculum_below_the_slowest_command_is_refused(tmp_path):
+    from mimickit.util.config import ConfigError
+
+    path = tmp_path / "steering.yaml"
+    path.write_text((REPO_ROOT / "data/envs/amp_steering_humanoid_env.yaml").read_text()
+                    + "tar_speed_max_schedule: [[0, 0.3]]\n")
+    with pytest.raises(ConfigError, match=r"tar_speed_max_schedule speeds must be >= tar_speed_min \(0.5 m/s\)"):
+        build_env(str(path), ENGINE, 2)
+
+
 def test_short_steering_run_logs_its_curriculum(tmp_path):
     path = tmp_path / "steering.yaml"
     path.write_text((REPO_ROOT / "data/envs/amp_steering_humanoid_env.yaml").read_text()

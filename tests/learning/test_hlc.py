@@ -123,3 +123,20 @@ def test_latent_sweep_reports_the_spread_and_draws_it(hlc_yaml, tmp_path, capsys
     png = (tmp_path / "latent_sweep.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
     assert not list(tmp_path.glob("latent_sweep.mp4")) + list(tmp_path.glob("latent_sweep.gif"))
+
+
+def test_the_task_env_curriculum_follows_the_controller_samples(hlc_yaml, tmp_path):
+    """A curriculum in the task env (here steering's commanded speed) is applied through the high-level env."""
+    task = tmp_path / "steering.yaml"
+    task.write_text((REPO_ROOT / "data/envs/amp_steering_humanoid_env.yaml").read_text()
+                    + "tar_speed_max_schedule: [[0, 1.0], [100, 2.0]]\n")
+    path = tmp_path / "hlc_steering.yaml"
+    path.write_text(hlc_yaml.read_text().replace(str(REPO_ROOT / "data/envs/amp_location_humanoid_env.yaml"),
+                                                 str(task)))
+    env = build_env(str(path), ENGINE, 2)
+    try:
+        assert env.begin_iteration(0) == {"tar_speed_max": 1.0}
+        assert env.begin_iteration(100) == {"tar_speed_max": 2.0}
+        assert env.inner.train_speed_max == 2.0
+    finally:
+        env.close()
