@@ -29,16 +29,22 @@ class HostSyncCounter(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
+def count_syncs_over_steps(env, steps: int) -> HostSyncCounter:
+    """The syncing calls of ``steps`` env steps with zero actions, after one uncounted warm-up step."""
+    action = torch.zeros(env.num_envs, env.action_bounds[0].numel())
+    env.step(action)
+    with HostSyncCounter() as counter:
+        for _ in range(steps):
+            env.step(action)
+    return counter
+
+
 def test_deepmimic_env_step_on_the_warp_engine_makes_no_host_syncs():
     env = build_env(str(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml"),
                     str(REPO_ROOT / "data/engines/mujoco_warp_engine.yaml"), 4)
     try:
         env.reset()
-        action = torch.zeros(4, env.action_bounds[0].numel())
-        env.step(action)
-        with HostSyncCounter() as counter:
-            for _ in range(3):
-                env.step(action)
+        counter = count_syncs_over_steps(env, 3)
         with HostSyncCounter() as control:  # the counter sees a syncing call when there is one
             bool(env.done.any())
     finally:
@@ -89,11 +95,7 @@ def test_pushes_by_mask_make_no_host_sync(tmp_path, by_mask, syncs):
         env.push_by_mask = by_mask
         env.set_mode(EnvMode.TRAIN)
         env.reset()
-        action = torch.zeros(4, env.action_bounds[0].numel())
-        env.step(action)
-        with HostSyncCounter() as counter:
-            for _ in range(3):
-                env.step(action)
+        counter = count_syncs_over_steps(env, 3)
         assert float(env._pushes.next_push.min()) > 0.06  # pushes came during the counted steps
     finally:
         env.close()

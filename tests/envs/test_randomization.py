@@ -61,27 +61,38 @@ def test_observation_noise_per_term_in_train_mode_only(tmp_path):
         env.close()
 
 
-@pytest.mark.parametrize("by_mask", [False, True])
-def test_pushed_envs_leave_the_unpushed_twin(tmp_path, by_mask):
-    """Two envs from the same seed, one with pushes every 0.1 s: identical until the first push (control step 3 at
-    30 Hz), then their root velocities part by up to the push speed; pushed by ids (the CPU's way) or by mask
-    (an accelerator's: no host sync)."""
-    runs = []
-    for randomization in ("{push_interval: [0.1, 0.1], push_vel: 1.0}", "{}"):
+def pushed_and_plain_root_vels(tmp_path, pushes: str, by_mask: bool, steps: int, due=None):
+    """Root velocities ``[steps, 4, 3]`` after each TRAIN step of an env with ``pushes`` and of its unpushed twin
+    (same seed), pushed by ids or by mask; ``due`` sets the first push times ``[4]`` [s]. Also the pushed env's
+    next push times after the steps."""
+    runs, next_push = [], None
+    for randomization in (pushes, "{}"):
         torch.manual_seed(3)
         env = randomized_env(tmp_path, randomization)
         env.push_by_mask = by_mask
         try:
             env.set_mode(EnvMode.TRAIN)
             env.reset()
+            if env._pushes is not None and due is not None:
+                env._pushes.next_push[:] = due
             vels = []
-            for _ in range(4):
+            for _ in range(steps):
                 env.step(torch.zeros(4, 28))
                 vels.append(env.char_state()["root_vel"].clone())
             runs.append(torch.stack(vels))
+            if env._pushes is not None:
+                next_push = env._pushes.next_push.clone()
         finally:
             env.close()
-    pushed, plain = runs
+    return runs[0], runs[1], next_push
+
+
+@pytest.mark.parametrize("by_mask", [False, True])
+def test_pushed_envs_leave_the_unpushed_twin(tmp_path, by_mask):
+    """Two envs from the same seed, one with pushes every 0.1 s: identical until the first push (control step 3 at
+    30 Hz), then their root velocities part by up to the push speed; pushed by ids (the CPU's way) or by mask
+    (an accelerator's: no host sync)."""
+    pushed, plain, _ = pushed_and_plain_root_vels(tmp_path, "{push_interval: [0.1, 0.1], push_vel: 1.0}", by_mask, 4)
     assert torch.allclose(pushed[:2], plain[:2])  # steps 1-2: no push yet
     gap = (pushed[3, :, :2] - plain[3, :, :2]).norm(dim=-1)
     assert torch.all(gap > 0.01) and torch.all(gap < 1.5)
@@ -89,26 +100,12 @@ def test_pushed_envs_leave_the_unpushed_twin(tmp_path, by_mask):
 
 @pytest.mark.parametrize("by_mask", [False, True])
 def test_only_the_envs_whose_push_is_due_are_pushed(tmp_path, by_mask):
-    states = []
-    for randomization in ("{push_interval: [5.0, 5.0], push_vel: 1.0}", "{}"):
-        torch.manual_seed(3)
-        env = randomized_env(tmp_path, randomization)
-        env.push_by_mask = by_mask
-        try:
-            env.set_mode(EnvMode.TRAIN)
-            env.reset()
-            if env._pushes is not None:
-                env._pushes.next_push[:] = torch.tensor([0.0, 100.0, 0.0, 100.0])  # envs 0 and 2 due now
-            env.step(torch.zeros(4, 28))
-            states.append(env.char_state()["root_vel"].clone())
-            if env._pushes is not None:
-                assert env._pushes.next_push[[0, 2]].tolist() == [5.0, 5.0]  # pushed at time 0, next in 5 s
-                assert env._pushes.next_push[[1, 3]].tolist() == [100.0, 100.0]
-        finally:
-            env.close()
-    pushed, plain = states
-    assert torch.equal(pushed[[1, 3]], plain[[1, 3]])
-    assert torch.all((pushed[[0, 2], :2] - plain[[0, 2], :2]).norm(dim=-1) > 1e-3)
+    pushed, plain, next_push = pushed_and_plain_root_vels(
+        tmp_path, "{push_interval: [5.0, 5.0], push_vel: 1.0}", by_mask, 1,
+        due=torch.tensor([0.0, 100.0, 0.0, 100.0]))  # envs 0 and 2 due now
+    assert next_push.tolist() == [5.0, 100.0, 5.0, 100.0]  # pushed at time 0, next in 5 s; the others unchanged
+    assert torch.equal(pushed[0, [1, 3]], plain[0, [1, 3]])
+    assert torch.all((pushed[0, [0, 2], :2] - plain[0, [0, 2], :2]).norm(dim=-1) > 1e-3)
 
 
 def test_push_curriculum_sets_the_largest_push_by_samples(tmp_path):
