@@ -76,6 +76,18 @@ def test_tracking_breakdown_splits_the_error_of_the_shipped_policy():
     assert "left_foot" in out.splitlines()[-2] and "joint angle error (deg)" in out.splitlines()[-1]
 
 
+def test_termination_causes_of_the_robust_g1_counts_every_failure():
+    """The robust G1 in its own training env: every counted failure is a contact or a pose termination, and the
+    drift-excluded count cannot exceed the world-position one."""
+    out = subprocess.run([sys.executable, "benchmarks/termination_causes.py", "--model_file",
+                          str(REPO_ROOT / "data/models/deepmimic_g1_walk_robust_model.pt"), "--num_envs", "16",
+                          "--steps", "150"], cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    ended, contact, world, aligned = (int(x) for x in re.search(
+        r"(\d+) episodes ended; failures by ground contact (\d+), by pose termination in world positions (\d+), "
+        r"of which with the root moved onto the reference's x-y (\d+)", out).groups())
+    assert ended > 0 and world > aligned and contact + world >= 1 and max(contact, world) <= ended
+
+
 def test_shipped_ase_latents_walk_apart_without_falling():
     import importlib.util
 
