@@ -1,6 +1,8 @@
 #!/usr/bin/env python
 """Where a tracking policy's Eq. 2 error comes from: root drift vs root-relative body error, over episode
-time, per body and per joint angle, plus heading error and falls.
+time, per body and per joint angle, plus heading error and falls. The root drift is also split in the
+reference's heading frame: along its walking direction (signed: + ahead of the reference, - behind) and
+sideways (unsigned), which tells a character that lags or outruns its clip from one that turns off its path.
 
 Runs ``--num_envs`` deterministic episodes of the checkpoint's env (TEST mode: early termination only on
 undesired ground contact) for one full episode length, with the configs its run folder holds (or those of
@@ -32,6 +34,13 @@ from mimickit.util.paths import resolve_path  # noqa: E402
 WINDOWS_S = ((0.0, 1.0), (1.0, 3.0), (3.0, 6.0), (6.0, 10.0))
 
 
+def heading_frame_offset(offset_xy: torch.Tensor, heading: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A horizontal offset ``[N, 2]`` (m) in the frame of a heading ``[N]`` (rad, about z from the x axis): its
+    component along the heading and its component to the heading's left, ``[N]`` each (m)."""
+    cos, sin = torch.cos(heading), torch.sin(heading)
+    return offset_xy[:, 0] * cos + offset_xy[:, 1] * sin, offset_xy[:, 1] * cos - offset_xy[:, 0] * sin
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_file", required=True)
@@ -50,7 +59,7 @@ def main() -> None:
     runner.load(model, resume=False)
     runner.set_mode(EnvMode.TEST)
     steps = round(env.episode_length / env.step_time)
-    root_err, body_err, heading_err, joint_err = [], [], [], []
+    root_err, body_err, heading_err, joint_err, along_err, side_err = [], [], [], [], [], []
     falls = 0
     with torch.no_grad():
         obs, _ = env.reset()
@@ -62,6 +71,9 @@ def main() -> None:
             state, reference = env.char_state(), env.reference
             sim, ref = state["body_pos"], reference["body_pos"]
             root_err.append((sim[:, 0] - ref[:, 0]).norm(dim=-1))
+            along, side = heading_frame_offset(sim[:, 0, :2] - ref[:, 0, :2], rot.calc_heading(reference["root_rot"]))
+            along_err.append(along)
+            side_err.append(side.abs())
             body_err.append(((sim[:, 1:] - sim[:, :1]) - (ref[:, 1:] - ref[:, :1])).norm(dim=-1))
             root_rot = state["root_rot"]
             heading_err.append(rot.quat_diff_angle(rot.calc_heading_quat(root_rot),
@@ -73,13 +85,16 @@ def main() -> None:
                 obs = obs.clone()
     root, body = torch.stack(root_err), torch.stack(body_err)  # [T, N], [T, N, B - 1]
     heading, joints = torch.stack(heading_err), torch.stack(joint_err)
+    along, side = torch.stack(along_err), torch.stack(side_err)  # [T, N] each
     num_bodies = body.shape[-1] + 1
     e_pos = (root + body.sum(-1)) / num_bodies
     print(f"{cli.num_envs} envs x {steps} steps; falls (episodes ended by ground contact): {falls}")
-    print(f"{'episode time':<14}{'root drift (m)':>16}{'body error (m)':>16}{'heading (deg)':>15}{'e_pos (m)':>11}")
+    print(f"{'episode time':<14}{'root drift (m)':>16}{'along (m)':>11}{'sideways (m)':>14}{'body error (m)':>16}"
+          f"{'heading (deg)':>15}{'e_pos (m)':>11}")
     for start, end in WINDOWS_S:
         s = slice(round(start / env.step_time), round(end / env.step_time))
-        print(f"{f'{start:g}-{end:g} s':<14}{root[s].mean():>16.3f}{body[s].mean():>16.4f}"
+        print(f"{f'{start:g}-{end:g} s':<14}{root[s].mean():>16.3f}{along[s].mean():>+11.3f}{side[s].mean():>14.3f}"
+              f"{body[s].mean():>16.4f}"
               f"{heading[s].mean().rad2deg():>15.1f}{e_pos[s].mean():>11.4f}")
     print(f"e_pos {e_pos.mean():.4f} m = root term {(root / num_bodies).mean():.4f} + body term "
           f"{(body.sum(-1) / num_bodies).mean():.4f}")

@@ -1,6 +1,7 @@
 """The shipped pretrained policies load with the shipped configs and track their clips."""
 
 import importlib.util
+import math
 import re
 import subprocess
 import sys
@@ -74,6 +75,20 @@ def test_tracking_breakdown_splits_the_error_of_the_shipped_policy():
         r"e_pos ([\d.]+) m = root term ([\d.]+) \+ body term ([\d.]+)", out).groups())
     assert total == pytest.approx(root + body, abs=2e-4) and total < 0.05
     assert "left_foot" in out.splitlines()[-2] and "joint angle error (deg)" in out.splitlines()[-1]
+    drift, along, sideways = (float(x) for x in re.search(r"0-1 s\s+([\d.]+)\s+([-+][\d.]+)\s+([\d.]+)", out).groups())
+    assert abs(along) <= drift + 1e-3 and sideways <= drift + 1e-3  # components of the drift: neither exceeds it
+
+
+def test_tracking_breakdown_splits_an_offset_along_and_across_the_heading():
+    spec = importlib.util.spec_from_file_location("breakdown", REPO_ROOT / "benchmarks" / "tracking_breakdown.py")
+    breakdown = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(breakdown)
+    offset = torch.tensor([[1.0, 0.0], [1.0, 0.0], [0.0, 2.0], [3.0, 4.0]])
+    heading = torch.tensor([0.0, math.pi / 2, math.pi / 2, math.atan2(4.0, 3.0)])
+    along, left = breakdown.heading_frame_offset(offset, heading)
+    # ahead; to the right of a heading along +y; ahead of it; a 5-m offset straight along its own direction
+    assert along.tolist() == pytest.approx([1.0, 0.0, 2.0, 5.0], abs=1e-6)
+    assert left.tolist() == pytest.approx([0.0, -1.0, 0.0, 0.0], abs=1e-6)
 
 
 def test_termination_causes_of_the_robust_g1_counts_every_failure():
