@@ -65,3 +65,29 @@ def test_g1_deepmimic_env_plays_its_retargeted_walk():
         assert env.obs_dim == 849
     finally:
         env.close()
+
+
+def test_g1_soles_keep_the_outline_of_mjlabs_seven_capsules():
+    """Each sole has 5 capsules (mjlab's 7 less the two interior ones): the toe corners, both sides and the middle,
+    spanning what the 7 span (x -0.064..0.142 m, y -0.0365..0.0365 m in the ankle-roll frame, radius included)."""
+    import mujoco
+    import numpy as np
+
+    model = mujoco.MjModel.from_xml_path(str(G1))
+    for side in ("left", "right"):
+        body = model.body(f"{side}_ankle_roll_link").id
+        geoms = [g for g in range(model.ngeom) if model.geom_bodyid[g] == body and model.geom_contype[g]]
+        assert len(geoms) == 5 and all(model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE for g in geoms)
+        ends = []
+        for g in geoms:
+            axis = np.zeros(3)
+            mujoco.mju_rotVecQuat(axis, np.array([0.0, 0.0, 1.0]), model.geom_quat[g])
+            radius, half = model.geom_size[g][:2]
+            for sign in (-1.0, 1.0):
+                ends.append(model.geom_pos[g] + sign * half * axis)
+        ends = np.array(ends)
+        radius = model.geom_size[geoms[0]][0]
+        assert ends[:, 0].min() - radius == pytest.approx(-0.064, abs=1e-3)
+        assert ends[:, 0].max() + radius == pytest.approx(0.142, abs=1e-3)
+        assert ends[:, 1].min() - radius == pytest.approx(-0.0365, abs=1e-3)
+        assert ends[:, 1].max() + radius == pytest.approx(0.0365, abs=1e-3)
