@@ -43,9 +43,12 @@ CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips 
     "pose_termination_dist": Field(float, 1.0, "body distance that ends an episode under pose_termination",
                                    unit="m", gt=0),
     "track_root_xy": Field(bool, True, "the root's world x-y position counts in the tracking reward (with "
-                                       "global_obs) and in pose termination; false compares the character with its "
-                                       "root's x-y moved onto the reference's, so drift (after a push) is not "
-                                       "punished: for policies that observe no root position (robot_obs)"),
+                                       "global_obs); false compares the character with its root's x-y moved onto "
+                                       "the reference's, so drift (after a push) is not punished: for policies "
+                                       "that observe no root position (robot_obs)"),
+    "pose_termination_root_xy": Field(bool, True, "pose termination compares world positions; false compares "
+                                                  "them with the root's x-y moved onto the reference's, so drift "
+                                                  "alone does not end an episode"),
     "test_pose_termination": Field(bool, False, "TEST episodes end on pose error too (upstream's rule; the paper "
                                                 "ends them only on ground contact)"),
     "enable_phase_obs": Field(bool, True, "observe the clip's phase"),
@@ -101,6 +104,7 @@ class DeepMimicEnv(CharEnv):
         self.pose_termination_dist = cfg["pose_termination_dist"]
         self.test_pose_termination = cfg["test_pose_termination"]
         self.track_root_xy = cfg["track_root_xy"]
+        self.pose_termination_root_xy = cfg["pose_termination_root_xy"]
         self.enable_phase_obs = cfg["enable_phase_obs"]
         self.num_phase_encoding = cfg["num_phase_encoding"]
         self.enable_tar_obs = cfg["enable_tar_obs"]
@@ -346,5 +350,6 @@ class DeepMimicEnv(CharEnv):
                 failed |= contact_failure(self.engine.get_ground_contact_forces(self.char_id), self.allowed_contact)
             if self.pose_termination and (self.mode == EnvMode.TRAIN or self.test_pose_termination):
                 failed |= pose_failure(self.engine.get_body_pos(self.char_id), self._ref["body_pos"],
-                                       self.pose_termination_dist, align_root_xy=not self.track_root_xy)
+                                       self.pose_termination_dist,
+                                       align_root_xy=not self.pose_termination_root_xy)
         return compute_done(self.time, self.episode_length, self._motion_ended(), failed)

@@ -189,13 +189,16 @@ def test_robot_obs_where_it_cannot_apply_is_refused(tmp_path, env_file, extra, p
 
 
 @pytest.mark.parametrize("track_root_xy", [True, False])
-def test_track_root_xy_false_lets_a_drifted_robot_go_on(robot_env_yaml, tmp_path, track_root_xy):
-    """A robot moved 2 m sideways after a step: with world x-y tracking its root term drops and pose termination
-    ends its episode; with ``track_root_xy: false`` its reward is what it was and it goes on. The other env is
+@pytest.mark.parametrize("pose_termination_root_xy", [True, False])
+def test_root_xy_keys_let_a_drifted_robot_go_on(robot_env_yaml, tmp_path, track_root_xy, pose_termination_root_xy):
+    """A robot moved 2 m sideways after a step: with world x-y tracking its root term drops, and with world-position
+    pose termination its episode ends; ``track_root_xy: false`` keeps its reward what it was and
+    ``pose_termination_root_xy: false`` lets it go on, each independently of the other. The other env is
     untouched either way."""
     path = tmp_path / "drift.yaml"
-    flag = str(track_root_xy).lower()
-    path.write_text(robot_env_yaml.read_text() + f"pose_termination: true\ntrack_root_xy: {flag}\n")
+    path.write_text(robot_env_yaml.read_text() + "pose_termination: true\n"
+                    f"track_root_xy: {str(track_root_xy).lower()}\n"
+                    f"pose_termination_root_xy: {str(pose_termination_root_xy).lower()}\n")
     env = build_env(str(path), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2)
     try:
         torch.manual_seed(0)
@@ -210,8 +213,8 @@ def test_track_root_xy_false_lets_a_drifted_robot_go_on(robot_env_yaml, tmp_path
         assert after[1] == pytest.approx(before[1].item(), abs=1e-6) and done[1] == DoneFlags.NULL
         if track_root_xy:
             assert after_terms["root_pose"][0] < 0.01 * before_terms["root_pose"][0]
-            assert done[0] == DoneFlags.FAIL
         else:
-            assert after[0] == pytest.approx(before[0].item(), abs=1e-5) and done[0] == DoneFlags.NULL
+            assert after[0] == pytest.approx(before[0].item(), abs=1e-5)
+        assert done[0] == (DoneFlags.FAIL if pose_termination_root_xy else DoneFlags.NULL)
     finally:
         env.close()
