@@ -16,3 +16,19 @@ def test_training_throughput_reports_its_share_of_raw_physics():
     assert "raw mujoco.rollout env-steps/s (same model, envs and threads)" in out
     ratio = float(out.strip().splitlines()[-1].removeprefix("training_vs_raw_physics: "))
     assert 0.0 < ratio < 2.0  # training cannot run far faster than its own physics
+
+
+def test_physics_phases_nest_inside_mj_step():
+    """MuJoCo's timers: the sub-phases fit inside their phase and the top-level phases inside mj_step; a walking
+    humanoid replaying its clip touches the ground."""
+    out = subprocess.run([sys.executable, "benchmarks/physics_phases.py", "--env_config",
+                          "data/envs/deepmimic_humanoid_env.yaml", "--starts", "2", "--control_steps", "3"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=True).stdout
+    contacts = float(re.search(r"([\d.]+) contacts per substep", out).group(1))
+    share = {name.strip(): float(value) for name, value in re.findall(r"^ +([a-z ]+?) +([\d.]+) %$", out, re.MULTILINE)}
+    assert contacts >= 1.0
+    assert share["broad phase"] + share["narrow phase"] <= share["collision"] + 0.1
+    assert share["kinematics"] + share["inertia"] + share["collision"] + share["make constraints"] <= \
+        share["position"] + 0.1
+    top = ("position", "velocity", "actuation", "constraint solver", "integration")
+    assert 50.0 < sum(share[name] for name in top) <= 100.1 and share["constraint solver"] > 0.0
