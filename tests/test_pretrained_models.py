@@ -1,6 +1,7 @@
 """The shipped pretrained policies load with the shipped configs and track their clips."""
 
 import importlib.util
+import json
 import math
 import re
 import subprocess
@@ -163,3 +164,13 @@ def test_sweep_table_sets_the_paper_beside_ours_and_marks_rows_not_trained(tmp_p
     bad.write_text("rows:\n  - {name: a, clip: walk, method: PPO, args: x, seed: 1, budget_min: 1, bound_2s: 1}\n")
     with pytest.raises(table1_sweep.ConfigError, match=r"sweep.yaml: row 0 \(a\): method must be one of"):
         table1_sweep.load_sweep(bad)
+
+
+def test_sweep_keeps_earlier_results_only_for_rows_that_still_ship_a_model(tmp_path):
+    _, rows = table1_sweep.load_sweep()
+    shipped = next(r for r in rows if r.model.exists())
+    gone = table1_sweep.Row("not_shipped", "backflip", "DeepMimic", shipped.args, 1, 90, 0.2)
+    earlier = tmp_path / "table1.json"
+    earlier.write_text(json.dumps({shipped.name: {"e_pos": 0.02}, gone.name: {"e_pos": 0.2}}))
+    assert table1_sweep.kept_results(earlier, rows + [gone]) == {shipped.name: {"e_pos": 0.02}}
+    assert table1_sweep.kept_results(tmp_path / "missing.json", rows) == {}
