@@ -58,6 +58,8 @@ CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips 
     "rand_reset": Field(bool, True, "start episodes at a random time of the clip (else its start)"),
     "contact_bodies": Field(list, [], "bodies allowed to touch the ground (empty: no contact termination)",
                             item=str),
+    "root_rot_err_w": Field(float, 0.1, "weight of the root's rotation angle^2 [rad^2] beside its position error^2 "
+                                         "[m^2] in the root_pose reward term (upstream's 0.1)", ge=0),
     "joint_err_w": Field(list, None, "per non-root joint weight of the pose error (default ones)", item=float,
                          ge=0),
     "residual_action": Field(bool, False, "the PD target is the reference pose one step ahead plus the action"),
@@ -105,6 +107,7 @@ class DeepMimicEnv(CharEnv):
         self.test_pose_termination = cfg["test_pose_termination"]
         self.track_root_xy = cfg["track_root_xy"]
         self.pose_termination_root_xy = cfg["pose_termination_root_xy"]
+        self.root_rot_err_w = cfg["root_rot_err_w"]
         self.enable_phase_obs = cfg["enable_phase_obs"]
         self.num_phase_encoding = cfg["num_phase_encoding"]
         self.enable_tar_obs = cfg["enable_tar_obs"]
@@ -321,7 +324,7 @@ class DeepMimicEnv(CharEnv):
             return torch.zeros(self.num_envs, device=self.device), {}
         sim, ref = self._tracking_states()
         frames = tracking_frames(sim, ref, self.joint_err_w, self.dof_err_w, self.track_root, self.root_height_obs,
-                                 self.track_root_xy)
+                                 self.track_root_xy, self.root_rot_err_w)
         return compose_reward(frames, self.reward_terms)
 
     def _compute_metrics(self) -> dict[str, torch.Tensor]:

@@ -42,6 +42,7 @@ class TrackingFrames:
     sim_root: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]  # rot, vel, ang_vel, key offsets
     ref_root: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
     root_pos_mask: torch.Tensor  # [3]
+    root_rot_err_w: float  # weight of the root's rotation angle^2 in root_pose_error
     joint_err_w: torch.Tensor  # [J]
     dof_err_w: torch.Tensor  # [D]
 
@@ -58,13 +59,15 @@ def _world_frame(state: TrackingState) -> tuple[torch.Tensor, torch.Tensor, torc
 
 
 def tracking_frames(sim: TrackingState, ref: TrackingState, joint_err_w: torch.Tensor, dof_err_w: torch.Tensor,
-                    track_root: bool, track_root_h: bool, track_root_xy: bool) -> TrackingFrames:
+                    track_root: bool, track_root_h: bool, track_root_xy: bool,
+                    root_rot_err_w: float) -> TrackingFrames:
     """What the tracking terms compare (see :class:`TrackingFrames`); ``track_root_xy`` False keeps the world
-    frame of ``track_root`` but drops the root's x-y position from the comparison (drift is not penalised)."""
+    frame of ``track_root`` but drops the root's x-y position from the comparison (drift is not penalised);
+    ``root_rot_err_w`` weighs the root's rotation angle^2 [rad^2] against its position error^2 [m^2]."""
     frame = _world_frame if track_root else _heading_frame
     xy = float(track_root and track_root_xy)
     mask = torch.tensor([xy, xy, float(track_root_h)], device=sim.root_pos.device)
-    return TrackingFrames(sim, ref, frame(sim), frame(ref), mask, joint_err_w, dof_err_w)
+    return TrackingFrames(sim, ref, frame(sim), frame(ref), mask, root_rot_err_w, joint_err_w, dof_err_w)
 
 
 def pose_error(f: TrackingFrames) -> torch.Tensor:
@@ -78,9 +81,9 @@ def vel_error(f: TrackingFrames) -> torch.Tensor:
 
 
 def root_pose_error(f: TrackingFrames) -> torch.Tensor:
-    """``|dp_root|^2`` over the compared coordinates [m^2] ``+ 0.1 angle_root^2``."""
+    """``|dp_root|^2`` over the compared coordinates [m^2] ``+ root_rot_err_w angle_root^2``."""
     root_pos_err = (((f.ref.root_pos - f.sim.root_pos) * f.root_pos_mask) ** 2).sum(-1)
-    return root_pos_err + 0.1 * rot.quat_diff_angle(f.sim_root[0], f.ref_root[0]) ** 2
+    return root_pos_err + f.root_rot_err_w * rot.quat_diff_angle(f.sim_root[0], f.ref_root[0]) ** 2
 
 
 def root_vel_error(f: TrackingFrames) -> torch.Tensor:

@@ -33,9 +33,9 @@ def random_state(n=4, seed=0, joints=14, dofs=28, keys=5):
                          dof_vel=torch.randn(n, dofs, generator=g), key_pos=torch.randn(n, keys, 3, generator=g))
 
 
-def reward(sim, ref, track_root=True, terms=HUMANOID_REWARD, track_root_xy=True):
+def reward(sim, ref, track_root=True, terms=HUMANOID_REWARD, track_root_xy=True, root_rot_err_w=0.1):
     return compose_reward(tracking_frames(sim, ref, torch.ones(14), torch.ones(28), track_root, True,
-                                          track_root_xy), terms)
+                                          track_root_xy, root_rot_err_w), terms)
 
 
 @pytest.mark.parametrize("track_root", [True, False])
@@ -208,3 +208,15 @@ def test_tracking_metrics_known_values(humanoid):
     dof_vel[0, 9] = -1.0  # right elbow off by 1 rad/s
     err = metrics.dof_velocity_error(humanoid, torch.zeros(1, 3), torch.zeros(1, 3), dof_vel, torch.zeros(1, 28))
     assert err.item() == pytest.approx(6.0 / 15)
+
+
+@pytest.mark.parametrize("root_rot_err_w", [0.1, 1.0])
+def test_root_rotation_weight_scales_the_root_pose_error(root_rot_err_w):
+    ref = random_state(1)
+    sim = random_state(1)
+    for f in ("root_pos", "root_vel", "root_ang_vel", "joint_rot", "dof_vel", "key_pos"):
+        setattr(sim, f, getattr(ref, f).clone())
+    turn = rot.axis_angle_to_quat(torch.tensor([0.0, 0, 1]), torch.tensor(0.5))  # the root turned 0.5 rad in yaw
+    sim.root_rot = rot.quat_mul(turn[None], ref.root_rot)
+    _, terms = reward(sim, ref, root_rot_err_w=root_rot_err_w)
+    assert terms["root_pose"].item() == pytest.approx(math.exp(-5.0 * root_rot_err_w * 0.25), rel=1e-4)
