@@ -218,3 +218,28 @@ def test_root_xy_keys_let_a_drifted_robot_go_on(robot_env_yaml, tmp_path, track_
         assert done[0] == (DoneFlags.FAIL if pose_termination_root_xy else DoneFlags.NULL)
     finally:
         env.close()
+
+
+def test_root_rot_err_w_reaches_the_env_reward(robot_env_yaml, tmp_path):
+    """The env key weighs the root's rotation angle^2 inside root_pose: two envs in the same state, weights 0.1
+    (the default) and 1.0, differ in the term's error by exactly 0.9 angle^2 of their root turn."""
+    errors = []
+    for weight in (None, 1.0):
+        path = tmp_path / f"w{weight}.yaml"
+        path.write_text(robot_env_yaml.read_text() + ("" if weight is None else f"root_rot_err_w: {weight}\n"))
+        env = build_env(str(path), str(REPO_ROOT / "data/engines/mujoco_engine.yaml"), 2)
+        try:
+            torch.manual_seed(0)
+            env.reset()
+            env.step(torch.zeros(2, env.action_bounds[0].numel()))
+            turn = rot.axis_angle_to_quat(torch.tensor([0.0, 0.0, 1.0]), torch.tensor(0.4))
+            root_rot = env.engine.get_root_rot(env.char_id).clone()
+            env.engine.set_state(env.char_id, torch.tensor([0]), root_rot=rot.quat_mul(turn[None], root_rot[:1]))
+            _, terms = env._compute_reward()
+            scale = env.reward_terms[[t.name for t in env.reward_terms].index("root_pose")].scale
+            angle = rot.quat_diff_angle(env.engine.get_root_rot(env.char_id), env._ref["root_rot"])
+            errors.append(-torch.log(terms["root_pose"]) / scale)
+        finally:
+            env.close()
+    assert angle[0] > 0.3  # the turn is there
+    assert torch.allclose(errors[1] - errors[0], 0.9 * angle ** 2, rtol=1e-3, atol=1e-6)
