@@ -8,7 +8,8 @@
 
 Each row of ``benchmarks/table1_sweep.yaml`` names a run (clip, method, arg file, seed, wall-clock budget). With
 ``--train`` a row without ``data/models/<name>_model.pt`` trains in ``data/runs/<name>_seed<seed>/`` (resuming
-what an earlier session left there) until its log's ``Wall_Time`` reaches the budget; then its slim model and log
+what an earlier session left there) until its ``Wall_Time`` reaches the budget (``mimickit/run.py --max_minutes``:
+the command is printed, and resumed by hand it stops at the budget too); then its slim model and log
 are shipped (``data/models``, ``data/logs``) and the run folder is removed. Every shipped model is evaluated the
 paper's way (``benchmarks/table1.py``: deterministic policy, ``--episodes`` episodes, early termination only on
 undesired ground contact, Eq. 2 / Eq. 3). The table puts the paper's e_pos (mean over 5 seeds) beside ours with
@@ -109,18 +110,14 @@ def train(row: Row) -> None:
     left = row.budget_min - spent
     if left > 0.05:
         command = [sys.executable, str(REPO_ROOT / "mimickit/run.py"), "--arg_file", row.args,
-                   "--rand_seed", str(row.seed), "--out_dir", str(row.run_dir)]
+                   "--rand_seed", str(row.seed), "--out_dir", str(row.run_dir), "--max_minutes", f"{row.budget_min:g}"]
         command += ["--motion_file", row.motion_file] if row.motion_file else []
         command += ["--resume", "true"] if (row.run_dir / "model.pt").exists() else []
-        print(f"{row.name}: training {left:.1f} of its {row.budget_min:g} minutes in {row.run_dir}", flush=True)
-        process = subprocess.Popen(command, cwd=REPO_ROOT)
-        try:
-            process.wait(timeout=left * 60.0)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGINT)  # the run writes its checkpoint and stops
-            process.wait()
-        if process.returncode not in (0, 128 + signal.SIGINT):
-            raise ConfigError(f"{row.name}: training stopped with exit code {process.returncode}")
+        print(f"{row.name}: training {left:.1f} of its {row.budget_min:g} minutes in {row.run_dir} "
+              f"({' '.join(command[1:])})", flush=True)
+        returncode = subprocess.run(command, cwd=REPO_ROOT).returncode  # the run stops itself at its budget
+        if returncode not in (0, 128 + signal.SIGINT):  # Ctrl-C: the run wrote its checkpoint
+            raise ConfigError(f"{row.name}: training stopped with exit code {returncode}")
     if wall_minutes(row.run_dir / "log.txt") < row.budget_min - 0.5:
         print(f"{row.name}: stopped before its budget; continue with --train", flush=True)
         return

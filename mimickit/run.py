@@ -141,7 +141,8 @@ def run(args: dict) -> None:
               flush=True)
     out_dir = Path(args["out_dir"])
     if args["mode"] == "train":  # checked once, before any worker can write into the folder
-        run_folder.check_train(out_dir, args["resume"], args["model_file"], args["max_samples"])
+        run_folder.check_train(out_dir, args["resume"], args["model_file"], args["max_samples"],
+                               args["max_minutes"])
     else:
         run_folder.check_test(out_dir, args["model_file"], args["random_policy"])
         if args["model_file"]:
@@ -271,7 +272,7 @@ def run_process(args: dict, device: torch.device, rank: int = 0) -> None:
                 print(f"Logging data to {logger.path}", flush=True)
             try:
                 stopped_by = runner.train(args["max_samples"], out_dir, logger, args["save_int_models"],
-                                          args["checkpoint_interval"])
+                                          args["checkpoint_interval"], args["max_minutes"])
             finally:
                 if logger is not None:
                     logger.close()

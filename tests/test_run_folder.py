@@ -42,6 +42,7 @@ def test_training_into_a_run_folder_without_resume_is_refused_and_changes_nothin
     refused(capsys, TINY + ["--max_samples", "64", "--out_dir", str(trained)], "holds a run (model.pt, log.txt)",
             "--resume true", "fresh --out_dir")
     refused(capsys, TINY + ["--max_samples", "0", "--out_dir", str(trained)], "--max_samples must be >= 1, found 0")
+    refused(capsys, TINY + ["--max_minutes", "0", "--out_dir", str(trained)], "--max_minutes must be > 0, found 0")
     assert snapshot(trained) == before
 
 

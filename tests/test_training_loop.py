@@ -67,6 +67,21 @@ def test_sigint_during_training_leaves_a_checkpoint_of_the_last_iteration(tmp_pa
     assert checkpoint(out / "model.pt")["iteration"] == last_iter + 2
 
 
+def test_max_minutes_stops_at_the_end_of_an_iteration_with_a_checkpoint_and_resumes(tmp_path, capsys):
+    out = tmp_path / "run"
+    budget = "0.000001"  # 60 us: over after the first iteration, long before the sample budget
+    assert main(TINY + ["--out_dir", str(out), "--max_samples", "3200", "--max_minutes", budget]) == 0
+    assert "Reached --max_minutes 1e-06 at iteration 0" in capsys.readouterr().out
+    saved = checkpoint(out / "model.pt")
+    assert saved["iteration"] == 1 and saved["sample_count"] == 32 and saved["wall_time"] >= 60e-6
+    assert len((out / "log.txt").read_text().splitlines()) == 2  # header and iteration 0
+    # the same budget again has nothing left to do; a larger one continues the run
+    assert main(TINY + ["--out_dir", str(out), "--resume", "true", "--max_minutes", budget]) == 2
+    assert "already at --max_minutes" in capsys.readouterr().err
+    assert main(TINY + ["--out_dir", str(out), "--resume", "true", "--max_minutes", "10", "--max_samples", "64"]) == 0
+    assert checkpoint(out / "model.pt")["sample_count"] == 64
+
+
 def test_timed_checkpoints_between_output_iterations(tmp_path):
     out = tmp_path / "run"
     agent = tmp_path / "agent.yaml"

@@ -147,16 +147,17 @@ class Runner:
 
     # -------------------------------------------------------------------------------------- training
     def train(self, max_samples: int, out_dir: str | Path, logger: Logger | None, save_int_models: bool = False,
-              checkpoint_interval: float = 300.0) -> int | None:
-        """Train until ``max_samples`` environment steps; writes a log row every iteration (with the test's
-        figures at output iterations), ``model.pt`` (atomically) at every output iteration and every
-        ``checkpoint_interval`` seconds. A loaded
-        checkpoint's iteration, sample count, RNG state and last test continue.
+              checkpoint_interval: float = 300.0, max_minutes: float = math.inf) -> int | None:
+        """Train until ``max_samples`` environment steps, or until the run's wall-clock (``wall_time``, summed
+        over resumed sessions) reaches ``max_minutes`` at the end of an iteration. Writes a log row every iteration
+        (with the test's figures at output iterations), ``model.pt`` (atomically) at every output iteration, every
+        ``checkpoint_interval`` seconds and at the stop. A loaded checkpoint's iteration, sample count, wall time,
+        RNG state and last test continue.
 
-        SIGINT / SIGTERM stop the run after the current iteration, with a checkpoint of it; the signal
-        number is returned (None when ``max_samples`` was reached). Continuing from a checkpoint written at
-        an output iteration is bit-exact (every env restarts there in both cases); from one written on the
-        timer or at a signal, the continuation restarts the episodes that were under way.
+        SIGINT / SIGTERM stop the run after the current iteration, with a checkpoint of it; the signal number is
+        returned (None when ``max_samples`` or ``max_minutes`` was reached). Continuing from a checkpoint written
+        at an output iteration is bit-exact (every env restarts there in both cases); from one written on the
+        timer, at a signal or at ``max_minutes``, the continuation restarts the episodes that were under way.
         """
         if not self.agent.TRAINABLE:
             raise ConfigError(f"the {self.agent.NAME} agent cannot train; give an --agent_config or use --mode test")
@@ -169,9 +170,9 @@ class Runner:
         self.train_tracker.reset()
         self.env.get_diagnostics()  # start the reward-term means at this session's first training step
         main = distributed.is_main()
-        signum = None
+        signum, out_of_time = None, False
         with StopRequest() as stop:
-            while self.sample_count < max_samples and signum is None:
+            while self.sample_count < max_samples and signum is None and not out_of_time:
                 iter_start = time.perf_counter()
                 obs, train_info = self.run_iteration(obs)
                 output_iter = self.iteration % self.iters_per_output == 0 or self.sample_count >= max_samples
@@ -187,7 +188,7 @@ class Runner:
                 row = self._log_row(self.last_test_info, train_info, self.wall_time,
                                     (self.sample_count - start_samples) / max(elapsed, 1e-9), pooled=output_iter)
                 if main:
-                    self._print_progress(row, max_samples, time.perf_counter() - iter_start)
+                    self._print_progress(row, max_samples, max_minutes, time.perf_counter() - iter_start)
                 self.iteration += 1
                 if output_iter and main:
                     print(format_table(row), flush=True)
@@ -195,11 +196,12 @@ class Runner:
                         logger.write(row, self.sample_count)
                 elif main and logger is not None:
                     logger.write_training(row, self.sample_count)
-                # every worker takes the same decisions: stop (any worker signalled) and timed checkpoints
-                agreed = distributed.all_reduce_max(torch.tensor(
-                    [float(stop.signum or 0), float(time.perf_counter() - last_save >= checkpoint_interval)]))
-                signum = int(agreed[0]) or None
-                if output_iter or signum is not None or agreed[1] > 0:
+                # every worker takes the same decisions: stop (any worker signalled or out of time) and timed
+                agreed = distributed.all_reduce_max(torch.tensor(  # checkpoints
+                    [float(stop.signum or 0), float(time.perf_counter() - last_save >= checkpoint_interval),
+                     float(self.wall_time >= max_minutes * 60.0)]))
+                signum, out_of_time = int(agreed[0]) or None, bool(agreed[2] > 0)
+                if output_iter or signum is not None or out_of_time or agreed[1] > 0:
                     self.save(model_path)
                     last_save = time.perf_counter()
                 if output_iter:
@@ -211,6 +213,9 @@ class Runner:
         if signum is not None and main:
             print(f"Stopped at iteration {self.iteration - 1}; checkpoint written to {model_path} "
                   f"(continue with --resume true)", flush=True)
+        elif out_of_time and main:
+            print(f"Reached --max_minutes {max_minutes:g} at iteration {self.iteration - 1}; checkpoint written to "
+                  f"{model_path} (continue with --resume true and a larger --max_minutes)", flush=True)
         return signum
 
     def _write_training_video(self, out_dir: Path, logger: Logger | None) -> None:
@@ -255,10 +260,11 @@ class Runner:
         """The training episode totals of every worker added up (for logging only; a collective)."""
         return sum(distributed.all_gather_objects(mine), EpisodeTotals())
 
-    def _print_progress(self, row: dict[str, Any], max_samples: int, iter_seconds: float) -> None:
+    def _print_progress(self, row: dict[str, Any], max_samples: int, max_minutes: float, iter_seconds: float) -> None:
         rate = row["Samples_Per_Sec"]
         limited = rate > 0 and max_samples < sys.maxsize
-        remaining = max(max_samples - self.sample_count, 0) / rate if limited else math.nan
+        remaining = max(max_samples - self.sample_count, 0) / rate if limited else math.inf
+        remaining = min(remaining, max(max_minutes * 60.0 - self.wall_time, 0.0))
         eta = f"{remaining / 60:6.1f} min" if math.isfinite(remaining) else "   n/a"
         extras = ""
         if math.isfinite(row["Test_E_Pos"]):  # the last test's Eq. 2 tracking error, for envs with a reference clip

@@ -8,6 +8,7 @@ win over the same key in ``--arg_file``. Unknown keys are refused with the list 
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ class ArgSpec:
     default: Any
     help: str
     minimum: float | None = None  # smallest value allowed (numbers only)
+    exclusive: bool = False  # the minimum itself is not allowed
 
 
 ARGS: dict[str, ArgSpec] = {
@@ -43,6 +45,9 @@ ARGS: dict[str, ArgSpec] = {
     "resume": ArgSpec(bool, False, "train: continue <out_dir>/model.pt exactly where it stopped, appending to log.txt"),
     "random_policy": ArgSpec(bool, False, "test mode without --model_file: evaluate an untrained policy"),
     "max_samples": ArgSpec(int, INT64_MAX, "train until this many environment steps", minimum=1),
+    "max_minutes": ArgSpec(float, math.inf, "train until the run's wall-clock, summed over its resumed sessions, "
+                                            "reaches this many minutes (stops at the end of an iteration)",
+                           minimum=0, exclusive=True),
     "test_episodes": ArgSpec(int, 32, "test mode: number of episodes to run", minimum=1),
     "rand_seed": ArgSpec(int, None, "random seed (default: from the clock, printed)"),
     "logger": ArgSpec(str, "txt", "txt, tb (TensorBoard) or wandb"),
@@ -111,8 +116,11 @@ def _convert(key: str, values: list[str], source: str) -> Any:
         converted = spec.kind(value)
     except ValueError:
         raise ConfigError(f"{source}: --{key} must be {spec.kind.__name__}, found '{value}'") from None
-    if spec.minimum is not None and not converted >= spec.minimum:  # NaN fails too
-        raise ConfigError(f"{source}: --{key} must be >= {spec.minimum}, found {value}")
+    if spec.minimum is not None:
+        allowed = converted > spec.minimum if spec.exclusive else converted >= spec.minimum  # NaN fails both
+        if not allowed:
+            raise ConfigError(f"{source}: --{key} must be {'>' if spec.exclusive else '>='} {spec.minimum}, "
+                              f"found {value}")
     return converted
 
 
@@ -121,7 +129,7 @@ def help_text() -> str:
     lines = ["usage: python mimickit/run.py [--arg_file FILE] [--key value ...]", "",
              "Train or test a motion-imitation controller. Arguments (default in brackets):"]
     for key, spec in ARGS.items():
-        shown = "no limit" if spec.default == INT64_MAX else spec.default
+        shown = "no limit" if spec.default in (INT64_MAX, math.inf) else spec.default
         default = "" if spec.default in ("", None) else f" [{shown}]"
         lines.append(f"  --{key:<{width}}{spec.help}{default}")
     lines += ["", "example: python mimickit/run.py --arg_file args/deepmimic_humanoid_ppo_args.txt "

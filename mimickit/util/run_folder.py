@@ -3,7 +3,7 @@ overwritten, and nothing is written before the arguments are known to be usable.
 
 - Training without ``--resume`` needs an ``--out_dir`` holding no run.
 - ``--resume true`` needs a checkpoint to continue (``<out_dir>/model.pt``, or ``--model_file`` when the run is
-  continued into a fresh folder) that has not reached ``--max_samples``.
+  continued into a fresh folder) that has not reached ``--max_samples`` or ``--max_minutes``.
 - Test mode evaluates a ``--model_file`` (``--random_policy true`` asks for an untrained one) and writes
   ``test_results.json`` and videos into a folder that holds no run, or into the run of the model it evaluates.
 - An ``--out_dir`` that cannot be created (under a file, not writable) is refused before anything is built.
@@ -13,6 +13,7 @@ Each refusal is a :class:`ConfigError` naming the folder and what to do instead.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -49,7 +50,8 @@ def create(out_dir: Path) -> None:
         raise ConfigError(f"--out_dir {out_dir}: cannot create the folder ({err.strerror})") from None
 
 
-def check_train(out_dir: Path, resume: bool, model_file: str, max_samples: int) -> None:
+def check_train(out_dir: Path, resume: bool, model_file: str, max_samples: int,
+                max_minutes: float = math.inf) -> None:
     """Refuse a training run that would overwrite another run or has nothing to do (see the module docstring)."""
     check_creatable(out_dir)
     held = held_run(out_dir)
@@ -66,10 +68,15 @@ def check_train(out_dir: Path, resume: bool, model_file: str, max_samples: int) 
     if not checkpoint.is_file():
         raise ConfigError(f"--resume true: {checkpoint} does not exist, so there is no run to continue; start one "
                           f"without --resume")
-    samples = int(load_checkpoint(checkpoint).get("sample_count", 0))
+    payload = load_checkpoint(checkpoint)
+    samples = int(payload.get("sample_count", 0))
     if samples >= max_samples:
         raise ConfigError(f"--resume true: {checkpoint} has trained {samples:,} samples, already at --max_samples "
                           f"{max_samples:,}; raise --max_samples to train on")
+    minutes = float(payload.get("wall_time", 0.0)) / 60.0
+    if minutes >= max_minutes:
+        raise ConfigError(f"--resume true: {checkpoint} has trained {minutes:.1f} minutes, already at --max_minutes "
+                          f"{max_minutes:g}; raise --max_minutes to train on")
 
 
 def check_test(out_dir: Path, model_file: str, random_policy: bool) -> None:
