@@ -89,12 +89,29 @@ def engine_file_with(arg_file: str, engine_config: str | None, folder: str, **ov
     return str(path)
 
 
+def timed_test(runner: Runner, holds: bool) -> float:
+    """Seconds of one periodic test (``test_episodes`` deterministic episodes from a reset of every env), with the
+    envs whose episodes are all counted skipping physics (``holds``) or every env stepped to the end."""
+    env = runner.env
+    if not holds:
+        env.hold_physics = lambda held: None  # an instance attribute hides the method until deleted
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    runner.test(runner.test_episodes)
+    seconds = time.perf_counter() - start
+    if not holds:
+        del env.hold_physics
+    return seconds
+
+
 def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config: str | None = None,
             engine_config: str | None = None, device: str = "cpu", raw_seconds: float = 3.0,
-            quiet: bool = False, warmup: int = 1) -> tuple[float, float]:
+            quiet: bool = False, warmup: int = 1, model_file: str | None = None) -> tuple[float, float]:
     """Time ``iters`` training iterations of ``arg_file`` (after ``warmup`` untimed ones) and print where the time
     goes, then raw physics on the same engine for ``raw_seconds`` (CPU engine; 0 skips it); returns training
-    samples/s and raw env-steps/s (nan when skipped)."""
+    samples/s and raw env-steps/s (nan when skipped). Unless ``quiet``, also the cost of the periodic test, with
+    and without envs skipping physics once their episodes are counted. ``model_file``: start from that policy
+    (a trained one falls less: longer episodes, fewer resets, tests of full length)."""
     extra = (["--num_envs", str(num_envs)] if num_envs else []) + (
         ["--agent_config", agent_config] if agent_config else []) + (
         ["--engine_config", engine_config] if engine_config else [])
@@ -104,6 +121,8 @@ def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config
     env = build_env(args["env_config"], args["engine_config"], args["num_envs"], device=device)
     agent = build_agent(args["agent_config"], env, device)
     runner = Runner(env, agent)
+    if model_file:
+        runner.load(resolve_path(model_file), resume=False)
     physics = Stopwatch(env.engine.step, device)
     env.engine.step = physics
     env_step = Stopwatch(env.step, device)
@@ -144,6 +163,13 @@ def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config
         print(f"physics-only env-steps/s: {samples / phys:,.0f}; learner-only samples/s: {samples / learn:,.0f}")
         print(f"raw mujoco.rollout env-steps/s (same model, envs and threads): {raw:,.0f}")
         print(f"training_samples_per_sec: {samples / total:,.0f}")
+        period = runner.iters_per_output * total
+        test_all, test_held = timed_test(runner, holds=False), timed_test(runner, holds=True)
+        print(f"periodic test ({runner.test_episodes} episodes every {runner.iters_per_output} iterations): "
+              f"{test_held:.2f} s with finished envs skipping physics, {test_all:.2f} s with every env stepped "
+              f"(+{test_held / period:.1%} / +{test_all / period:.1%} on the iterations' time)")
+        print(f"training_samples_per_sec_with_tests: {samples * runner.iters_per_output / (period + test_held):,.0f} "
+              f"(every env stepped: {samples * runner.iters_per_output / (period + test_all):,.0f})")
     env.close()
     return samples / total, raw
 
@@ -175,6 +201,7 @@ def main() -> None:
     parser.add_argument("--table_envs", type=at_least(1), nargs="+", default=[64, 256, 1024, 4096])
     parser.add_argument("--table_threads", type=at_least(1), nargs="+", default=[1, 2])
     parser.add_argument("--compile", action="store_true", help="run with the engine's compile: true")
+    parser.add_argument("--model_file", default=None, help="start from this policy (default: untrained)")
     parser.add_argument("--warmup", type=at_least(1), default=None,
                         help="untimed iterations first (default 1; 3 with --compile)")
     cli = parser.parse_args()
@@ -186,7 +213,7 @@ def main() -> None:
             table(cli.arg_file, cli.iters, cli.table_envs, cli.table_threads, cli.agent_config, engine_config,
                   cli.raw_seconds, warmup)
         rate, raw = measure(cli.arg_file, cli.iters, cli.num_envs, cli.agent_config, engine_config, cli.device,
-                            cli.raw_seconds, warmup=warmup)
+                            cli.raw_seconds, warmup=warmup, model_file=cli.model_file)
     print(f"training_vs_raw_physics: {rate / raw:.3f}")
 
 

@@ -14,6 +14,11 @@ def test_training_throughput_reports_its_share_of_raw_physics():
                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=600, check=True).stdout
     assert re.search(r"^\s+4\s+1\s+[\d,]+\s+[\d,]+\s+\d+\.\d{3}$", out, re.MULTILINE), out  # the table row
     assert "raw mujoco.rollout env-steps/s (same model, envs and threads)" in out
+    assert "periodic test (32 episodes every 50 iterations): " in out
+    rate = float(re.search(r"^training_samples_per_sec: ([\d,]+)$", out, re.MULTILINE).group(1).replace(",", ""))
+    with_tests = float(re.search(r"^training_samples_per_sec_with_tests: ([\d,]+)", out, re.MULTILINE).group(1)
+                       .replace(",", ""))
+    assert 0.0 < with_tests < rate  # the tests cost time
     ratio = float(out.strip().splitlines()[-1].removeprefix("training_vs_raw_physics: "))
     assert 0.0 < ratio < 2.0  # training cannot run far faster than its own physics
 

@@ -135,6 +135,24 @@ def test_test_mode_runs_exactly_the_requested_episodes(tiny_runner, episodes):
     assert 0.0 < info["e_pos"] < 1.0
 
 
+def test_envs_with_all_their_test_episodes_counted_skip_physics_and_the_results_stay_bit_identical(monkeypatch):
+    env = build_env(ENV_YAML, ENGINE_YAML, 8)
+    runner = Runner(env, build_agent(TINY_AGENT, env))
+    held_counts = []
+    hold = env.engine.hold_envs
+    monkeypatch.setattr(env.engine, "hold_envs", lambda held: (
+        held_counts.append(None if held is None else int(held.sum())), hold(held)))
+    torch.manual_seed(3)
+    with_holds = runner.test(3)  # envs 3-7 count nothing; envs 0-2 one episode each
+    monkeypatch.setattr(env.engine, "hold_envs", lambda held: None)
+    torch.manual_seed(3)
+    without = runner.test(3)
+    env.close()
+    assert held_counts[0] == 5 and max(held_counts[:-1]) >= 6 and held_counts[-1] is None  # released at the end
+    assert with_holds["returns"] == without["returns"]
+    assert with_holds["episode_metrics"] == without["episode_metrics"]
+
+
 def test_reward_terms_are_averaged_over_training_steps_only(tiny_runner):
     env = tiny_runner.env
     env.get_diagnostics()

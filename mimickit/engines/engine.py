@@ -212,6 +212,12 @@ class Engine(abc.ABC):
         (m) shifts the root body's centre of mass from the asset's. Other envs are untouched."""
         raise ConfigError(f"the {type(self).__name__} does not randomise physics; use the CPU MuJoCo engine")
 
+    # ------------------------------------------------------------------ optional: envs that need no physics
+    def hold_envs(self, held: torch.Tensor | None) -> None:  # noqa: B027 (optional)
+        """A hint for the next steps: the envs set in ``held`` (bool ``[num_envs]``) need no physics and may keep
+        their state as it is (e.g. envs whose test episodes are all counted); None steps every env again. A
+        backend that steps every env anyway ignores it."""
+
     # ------------------------------------------------------------------ optional: pictures of the envs
     @property
     def renders(self) -> bool:

@@ -54,6 +54,7 @@ class MujocoEngine(MujocoSceneEngine):
         self._num_threads = self.config["num_threads"] or max(1, (os.cpu_count() or 1) // worker.local_world_size)
         self._num_faults = 0
         self._rollout = None
+        self._stepped_rows: np.ndarray | None = None  # the envs each step advances (None: all; see hold_envs)
 
     @property
     def num_threads(self) -> int:
@@ -147,15 +148,37 @@ class MujocoEngine(MujocoSceneEngine):
         """The model env ``env`` is stepped with (its own copy once physics is randomised)."""
         return self._model_batch[env]
 
+    def hold_envs(self, held: torch.Tensor | None) -> None:
+        """Later steps advance only the envs not in ``held`` and the envs being filmed (one host sync here; held
+        envs keep their state and sensors); None: every env."""
+        if held is None:
+            self._stepped_rows = None
+            return
+        stepped = ~held.detach().to("cpu", torch.bool).numpy()
+        if self._recorder is not None and self._recorder.recording:
+            stepped[self._record_env_ids] = True
+        self._stepped_rows = None if stepped.all() else stepped.nonzero()[0]
+
     def _rollout_call(self) -> None:
-        """Step every environment ``steps_per_call`` substeps in C, then keep the last state and sensors."""
+        """Step the environments (every one, or those :meth:`hold_envs` left) ``steps_per_call`` substeps in C,
+        then keep the last state and sensors."""
         if self._rollout is None:
             raise RuntimeError("the engine was closed; build a new one to step again")
         self._state[:, 0] = _STEP_START_TIME
-        self._rollout.rollout(self._model_batch, self._thread_data, self._state, self._ctrl, nstep=self._steps_per_call,
-                              state=self._state_out, sensordata=self._sensor_out, skip_checks=True)
-        self._state[:] = self._state_out[:, -1]
-        self._sensordata[:] = self._sensor_out[:, -1]
+        rows = self._stepped_rows
+        if rows is None:
+            self._rollout.rollout(self._model_batch, self._thread_data, self._state, self._ctrl,
+                                  nstep=self._steps_per_call, state=self._state_out, sensordata=self._sensor_out,
+                                  skip_checks=True)
+            self._state[:] = self._state_out[:, -1]
+            self._sensordata[:] = self._sensor_out[:, -1]
+        elif rows.size:
+            state_out, sensor_out = self._state_out[:rows.size], self._sensor_out[:rows.size]
+            self._rollout.rollout([self._model_batch[i] for i in rows], self._thread_data, self._state[rows],
+                                  self._ctrl[rows], nstep=self._steps_per_call, state=state_out,
+                                  sensordata=sensor_out, skip_checks=True)
+            self._state[rows] = state_out[:, -1]
+            self._sensordata[rows] = sensor_out[:, -1]
 
     def _detect_faults(self) -> np.ndarray:
         m = self.model

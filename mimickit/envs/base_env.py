@@ -103,6 +103,10 @@ class BaseEnv(abc.ABC):
         """Stop recording; the frames (``[H, W, 3]`` uint8) and the time between them [s]."""
         return [], self.step_time
 
+    def hold_physics(self, held: torch.Tensor | None) -> None:  # noqa: B027 (optional: a speed hint)
+        """The envs set in ``held`` (bool ``[num_envs]``) need no physics in the next steps (their episodes no longer
+        count); their state may stay as it is. None: every env is simulated again. Envs that cannot skip ignore it."""
+
     def close(self) -> None:  # noqa: B027 (an optional hook: most envs hold nothing to release)
         """Release viewers and renderers."""
 

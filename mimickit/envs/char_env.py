@@ -459,6 +459,9 @@ class CharEnv(BaseEnv):
         engine has none."""
         return getattr(self.engine, "scene", None)
 
+    def hold_physics(self, held: torch.Tensor | None) -> None:
+        self.engine.hold_envs(held)
+
     def start_video(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
         self.engine.start_video_recording(max_frames, env_ids)
 

@@ -74,6 +74,9 @@ class HighLevelEnv(BaseEnv):
     def fault_count(self) -> torch.Tensor:  # type: ignore[override]
         return self.inner.fault_count
 
+    def hold_physics(self, held: torch.Tensor | None) -> None:
+        self.inner.hold_physics(held)
+
     def start_video(self, max_frames: int = 0, env_ids: Sequence[int] = (0,)) -> None:
         self.inner.start_video(max_frames, env_ids)  # a frame per low-level control step
 

@@ -295,15 +295,19 @@ class Runner:
         episode_metrics: dict[str, list[float]] = {}
         with torch.no_grad():
             obs = self._reset_all()
-            while bool((tracker.episodes_per_env < quota).any()):
-                action, _ = self.agent.act(obs)
-                next_obs, reward, done, info = self.env.step(action)
-                counted = (done != int(DoneFlags.NULL)) & (tracker.episodes_per_env < quota)
-                if counted.any():
-                    for key, values in info.get("episode_metrics", {}).items():
-                        episode_metrics.setdefault(key, []).extend(values[counted].tolist())
-                tracker.update(reward, done, counted)
-                obs = self._reset_done_envs(next_obs, done)
+            try:
+                while bool((tracker.episodes_per_env < quota).any()):
+                    self.env.hold_physics(tracker.episodes_per_env >= quota)  # all their episodes counted
+                    action, _ = self.agent.act(obs)
+                    next_obs, reward, done, info = self.env.step(action)
+                    counted = (done != int(DoneFlags.NULL)) & (tracker.episodes_per_env < quota)
+                    if counted.any():
+                        for key, values in info.get("episode_metrics", {}).items():
+                            episode_metrics.setdefault(key, []).extend(values[counted].tolist())
+                    tracker.update(reward, done, counted)
+                    obs = self._reset_done_envs(next_obs, done)
+            finally:
+                self.env.hold_physics(None)
         returns, length_sum = list(tracker.episode_returns), tracker.totals().length_sum
         if distributed.is_distributed():  # every worker's episodes, in rank order
             parts = distributed.all_gather_objects((returns, length_sum, episode_metrics))

@@ -110,6 +110,33 @@ def test_resetting_a_subset_leaves_other_envs_untouched(engine_yaml):
     assert not torch.equal(full_state(engine_a, char)[reset_ids], full_state(engine_b, char)[reset_ids])
 
 
+def test_held_envs_keep_their_state_and_the_others_step_as_if_none_were_held():
+    actions = random_actions(12, 5, seed=5)
+    engine_a, char = make_engine(ENGINE_YAML, 5, num_threads=2)
+    engine_b, _ = make_engine(ENGINE_YAML, 5, num_threads=2)
+    for engine in (engine_a, engine_b):  # the envs differ before the hold
+        for action in actions[:4]:
+            engine.set_cmd(char, action)
+            engine.step()
+    held = torch.tensor([False, True, False, True, True])
+    frozen = full_state(engine_b, char)[held]
+    engine_b.hold_envs(held)
+    for action in actions[4:8]:
+        for engine in (engine_a, engine_b):
+            engine.set_cmd(char, action)
+            engine.step()
+    assert torch.equal(full_state(engine_b, char)[held], frozen)
+    assert torch.equal(full_state(engine_b, char)[~held], full_state(engine_a, char)[~held])
+    engine_b.hold_envs(torch.ones(5, dtype=torch.bool))  # all held: nothing moves
+    engine_b.set_cmd(char, actions[8])
+    before = full_state(engine_b, char)
+    engine_b.step()
+    assert torch.equal(full_state(engine_b, char), before)
+    engine_b.hold_envs(None)  # every env steps again
+    engine_b.step()
+    assert not torch.equal(full_state(engine_b, char)[held], frozen)
+
+
 def test_torque_mode_applies_clipped_torques(engine_yaml):
     engine, char = make_engine(engine_yaml, 2, control_mode="torque")
     limits = engine.get_torque_limits(char)
