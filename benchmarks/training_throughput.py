@@ -97,11 +97,12 @@ def timed_test(runner: Runner, holds: bool) -> float:
         env.hold_physics = lambda held: None  # an instance attribute hides the method until deleted
     torch.manual_seed(0)
     start = time.perf_counter()
-    runner.test(runner.test_episodes)
-    seconds = time.perf_counter() - start
-    if not holds:
-        del env.hold_physics
-    return seconds
+    try:
+        runner.test(runner.test_episodes)
+    finally:
+        if not holds:
+            del env.hold_physics
+    return time.perf_counter() - start
 
 
 def measure(arg_file: str, iters: int, num_envs: int | None = None, agent_config: str | None = None,
