@@ -10,17 +10,17 @@ from typing import Any, ClassVar
 import torch
 
 from mimickit.envs.base_env import EnvMode
-from mimickit.envs.deepmimic_env import CLIP_ENV_SCHEMA, DeepMimicEnv
+from mimickit.envs.deepmimic_env import CLIP_ENV_SCHEMA, TRACKING_REWARD_SCHEMA, DeepMimicEnv
 from mimickit.envs.terms.observations import compute_amp_disc_obs
-from mimickit.envs.terms.rewards import TRACKING_TERMS, TrackingTerm, reward_schema
+from mimickit.envs.terms.rewards import TrackingTerm
 from mimickit.util.rows import computed_rows, select, write_rows
 from mimickit.util.schema import Field
 
 AMP_SCHEMA: dict[str, Field] = {
     **CLIP_ENV_SCHEMA,
     # upstream's AMP-family configs repeat DeepMimic's reward block, which the discriminator's reward replaces
-    **{key: replace(field, kind=object, default=None, ge=None, ignored=True)
-       for key, field in reward_schema(TRACKING_TERMS).items()},
+    **{key: replace(field, kind=object, default=None, ge=None, item=None, ignored=True)
+       for key, field in TRACKING_REWARD_SCHEMA.items()},
     "num_disc_obs_steps": Field(int, help="states in the discriminator's window (T)", ge=1),
     "disc_dof_vel_obs": Field(bool, True, "DoF velocities in the discriminator observation"),
 }

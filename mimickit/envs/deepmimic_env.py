@@ -42,10 +42,6 @@ CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips 
     "pose_termination": Field(bool, False, "training episodes also end when a body strays from the reference"),
     "pose_termination_dist": Field(float, 1.0, "body distance that ends an episode under pose_termination",
                                    unit="m", gt=0),
-    "track_root_xy": Field(bool, True, "the root's world x-y position counts in the tracking reward (with "
-                                       "global_obs); false compares the character with its root's x-y moved onto "
-                                       "the reference's, so drift (after a push) is not punished: for policies "
-                                       "that observe no root position (robot_obs)"),
     "pose_termination_root_xy": Field(bool, True, "pose termination compares world positions; false compares "
                                                   "them with the root's x-y moved onto the reference's, so drift "
                                                   "alone does not end an episode"),
@@ -58,10 +54,6 @@ CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips 
     "rand_reset": Field(bool, True, "start episodes at a random time of the clip (else its start)"),
     "contact_bodies": Field(list, [], "bodies allowed to touch the ground (empty: no contact termination)",
                             item=str),
-    "root_rot_err_w": Field(float, 0.1, "weight of the root's rotation angle^2 [rad^2] beside its position error^2 "
-                                         "[m^2] in the root_pose reward term (upstream's 0.1)", ge=0),
-    "joint_err_w": Field(list, None, "per non-root joint weight of the pose error (default ones)", item=float,
-                         ge=0),
     "residual_action": Field(bool, False, "the PD target is the reference pose one step ahead plus the action"),
     "action_center": Field(str, "range", "centre of absolute action bounds", choices=ACTION_CENTERS),
     "visualize_ref_char": Field(bool, True, "draw the reference pose as a ghost in recorded video"),
@@ -73,7 +65,18 @@ CLIP_ENV_SCHEMA: dict[str, Field] = {  # every env that follows reference clips 
     "log_tracking_error": Field(bool, False, "accepted for upstream's configs; Test_E_Pos and Test_E_Vel are "
                                              "always logged"),
 }
-DEEPMIMIC_SCHEMA: dict[str, Field] = {**CLIP_ENV_SCHEMA, **reward_schema(TRACKING_TERMS)}
+TRACKING_REWARD_SCHEMA: dict[str, Field] = {  # read by the tracking reward alone (envs with REWARD_TERMS)
+    **reward_schema(TRACKING_TERMS),
+    "track_root_xy": Field(bool, True, "the root's world x-y position counts in the tracking reward (with "
+                                       "global_obs); false compares the character with its root's x-y moved onto "
+                                       "the reference's, so drift (after a push) is not punished: for policies "
+                                       "that observe no root position (robot_obs)"),
+    "root_rot_err_w": Field(float, 0.1, "weight of the root's rotation angle^2 [rad^2] beside its position error^2 "
+                                         "[m^2] in the root_pose reward term (upstream's 0.1)", ge=0),
+    "joint_err_w": Field(list, None, "per non-root joint weight of the pose error (default ones)", item=float,
+                         ge=0),
+}
+DEEPMIMIC_SCHEMA: dict[str, Field] = {**CLIP_ENV_SCHEMA, **TRACKING_REWARD_SCHEMA}
 
 
 class DeepMimicEnv(CharEnv):
@@ -105,9 +108,7 @@ class DeepMimicEnv(CharEnv):
         self.pose_termination = cfg["pose_termination"]
         self.pose_termination_dist = cfg["pose_termination_dist"]
         self.test_pose_termination = cfg["test_pose_termination"]
-        self.track_root_xy = cfg["track_root_xy"]
         self.pose_termination_root_xy = cfg["pose_termination_root_xy"]
-        self.root_rot_err_w = cfg["root_rot_err_w"]
         self.enable_phase_obs = cfg["enable_phase_obs"]
         self.num_phase_encoding = cfg["num_phase_encoding"]
         self.enable_tar_obs = cfg["enable_tar_obs"]
@@ -138,15 +139,10 @@ class DeepMimicEnv(CharEnv):
         if self.residual_action and self.action_center != "range":
             raise ConfigError(f"{self.source}: action_center {self.action_center!r} applies to absolute actions; "
                               f"residual_action already centres them on the reference")
-        self.track_root = self.enable_tar_obs and self.global_obs
+        self.track_root = self.enable_tar_obs and self.global_obs  # world-frame root (reward, AMP's windows)
         self.reward_terms = configured_terms(cfg, self.REWARD_TERMS)
-        num_joints = self.kin_model.num_joints
-        joint_err_w = torch.tensor(cfg["joint_err_w"] or [1.0] * num_joints, dtype=torch.float32)
-        if joint_err_w.numel() != num_joints:
-            raise ConfigError(f"{self.source}: joint_err_w needs {num_joints} values (one per non-root joint), "
-                              f"found {joint_err_w.numel()}")
-        self.joint_err_w = joint_err_w.to(self.device)
-        self.dof_err_w = self.kin_model.expand_joint_weights(self.joint_err_w)
+        if self.reward_terms:
+            self._build_tracking_reward()
         allowed = torch.zeros(self.kin_model.num_bodies, dtype=torch.bool, device=self.device)
         contact_ids = self._body_ids(cfg["contact_bodies"], "contact_bodies")
         allowed[contact_ids] = True
@@ -173,6 +169,20 @@ class DeepMimicEnv(CharEnv):
     def motion_time(self, env_ids: torch.Tensor | None = None) -> torch.Tensor:
         t = self.time + self.motion_time_offset
         return t if env_ids is None else t[env_ids]
+
+    def _build_tracking_reward(self) -> None:
+        """The tracking reward's settings (:data:`TRACKING_REWARD_SCHEMA`): which root coordinates it compares and
+        the per-joint and root-rotation weights of its errors."""
+        cfg = self.config
+        self.track_root_xy = cfg["track_root_xy"]
+        self.root_rot_err_w = cfg["root_rot_err_w"]
+        num_joints = self.kin_model.num_joints
+        joint_err_w = torch.tensor(cfg["joint_err_w"] or [1.0] * num_joints, dtype=torch.float32)
+        if joint_err_w.numel() != num_joints:
+            raise ConfigError(f"{self.source}: joint_err_w needs {num_joints} values (one per non-root joint), "
+                              f"found {joint_err_w.numel()}")
+        self.joint_err_w = joint_err_w.to(self.device)
+        self.dof_err_w = self.kin_model.expand_joint_weights(self.joint_err_w)
 
     def _frames_at(self, motion_ids: torch.Tensor, times: torch.Tensor) -> dict[str, torch.Tensor]:
         """Reference state (with FK body poses) of clips at times, batched ``[n, ...]``."""

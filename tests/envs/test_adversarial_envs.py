@@ -101,3 +101,24 @@ def test_add_reference_window_follows_the_clip_and_amp_never_succeeds(adversaria
         env.motion_time_offset[:] = 1e3  # far past the end of any clip
         _, _, done, _ = env.step(torch.zeros(env.num_envs, 28))
         assert not (done == int(DoneFlags.SUCC)).any()
+
+
+def test_tracking_reward_keys_are_ignored_by_the_adversarial_envs_and_checked_by_deepmimic(capsys):
+    """The tracking reward's settings (its weights and scales, root_rot_err_w, joint_err_w, track_root_xy) are read
+    by DeepMimic alone: an AMP-family config may carry them (upstream's do) and is told they are unread, while a
+    DeepMimic config has them checked."""
+    from mimickit.envs.amp_env import AMP_SCHEMA
+    from mimickit.envs.deepmimic_env import DEEPMIMIC_SCHEMA
+    from mimickit.util.config import ConfigError, load_yaml
+    from mimickit.util.schema import validate
+
+    tracking = {"root_rot_err_w": -1.0, "joint_err_w": [1.0, -2.0], "track_root_xy": "banana"}
+    amp_config = load_yaml(REPO_ROOT / "data/envs/amp_humanoid_env.yaml")
+    amp = validate({**amp_config, **tracking}, AMP_SCHEMA, "amp.yaml")
+    assert not set(tracking) & set(amp)
+    assert "note: amp.yaml: joint_err_w, root_rot_err_w, track_root_xy not read by this env" in capsys.readouterr().out
+    deepmimic_config = load_yaml(REPO_ROOT / "data/envs/deepmimic_humanoid_env.yaml")
+    assert validate(deepmimic_config, DEEPMIMIC_SCHEMA, "deepmimic.yaml")["root_rot_err_w"] == 0.1
+    for key, value in tracking.items():
+        with pytest.raises(ConfigError, match=f"deepmimic.yaml: {key}"):
+            validate({**deepmimic_config, key: value}, DEEPMIMIC_SCHEMA, "deepmimic.yaml")
