@@ -517,8 +517,9 @@ class Sim2Sim:
                 physics_ranges: dict[str, list[float]] | None = None) -> tuple[float, float, float, dict]:
         """One test episode from clip time ``t0`` (of this episode's clip, :meth:`draw_clip`): (seconds survived,
         mean Eq. 2 position error [m] against the clip, mean |a_t - a_(t-1)|, the task's figures); with
-        ``push_vel`` > 0 the root is pushed every ``U(push_interval)`` seconds, with ``physics_ranges`` the physics
-        is scaled for the episode (:meth:`randomize`)."""
+        ``push_vel`` > 0 the root is pushed every ``U(push_interval)`` seconds and the figures add ``pushes`` (how
+        many it received before the episode ended), with ``physics_ranges`` the physics is scaled for the episode
+        (:meth:`randomize`)."""
         rng = rng if rng is not None else np.random.default_rng(0)
         if physics_ranges is not None:
             self.randomize(rng, physics_ranges)
@@ -527,11 +528,12 @@ class Sim2Sim:
             self.task.reset(rng, self.char.root(self.data)[0])
         steps, errors, deltas = round(self.episode_length / self.dt), [], []
         next_push = rng.uniform(*push_interval) if push_vel > 0 else math.inf
-        previous, latent, next_latent = None, None, 0.0
+        previous, latent, next_latent, pushes = None, None, 0.0, 0
         for k in range(steps):
             t = t0 + k * self.dt
             if k * self.dt >= next_push:
                 self.push(rng, push_vel)
+                pushes += 1
                 next_push += rng.uniform(*push_interval)
             obs = self.observe(t)
             if self.low_level is not None and k % self.llc_steps == 0:
@@ -554,6 +556,8 @@ class Sim2Sim:
                 steps = k + 1
                 break
         figures = self.task.figures() if self.task is not None else {}
+        if push_vel > 0:
+            figures["pushes"] = float(pushes)
         return steps * self.dt, float(np.mean(errors)), float(np.mean(deltas)) if deltas else 0.0, figures
 
     def draw_clip(self, rng: np.random.Generator) -> float:
@@ -755,6 +759,9 @@ def main(argv: list[str] | None = None) -> int:
     survival = np.array([r[0] for r in results])
     e_pos = np.array([r[1] for r in results])
     pushed = f", pushed up to {cli.push_vel:g} m/s" if cli.push_vel > 0 else ""
+    if cli.push_vel > 0:  # each push a trial: the share of pushes an episode's fall followed
+        falls, pushes = int(np.sum(survival < sim.episode_length - 1e-6)), sum(r[3]["pushes"] for r in results)
+        pushed += f" ({pushes:.0f} pushes, {falls} falls: {falls / max(pushes, 1.0):.3f} falls per push)"
     pushed += f", physics randomised within {ranges}" if ranges is not None else ""
     print(f"{cli.episodes} episodes{pushed}: survived {survival.mean():.2f} of {sim.episode_length:.1f} s "
           f"({100 * np.mean(survival >= sim.episode_length - 1e-6):.0f}% to the end), "

@@ -78,6 +78,20 @@ def test_pushes_knock_the_walk_about(exported, monkeypatch):
     calm = sim.episode(0.3)
     pushed = sim.episode(0.3, np.random.default_rng(1), push_vel=3.0, push_interval=(0.3, 0.6))
     assert pushed[0] < calm[0] or pushed[1] > 2.0 * calm[1], (calm, pushed)
+    assert 1 <= pushed[3]["pushes"] <= 6 and "pushes" not in calm[3]
+
+
+def test_pushes_are_counted_and_reported_per_push(exported, monkeypatch, capsys):
+    """Pushes every 0.5 s of a 2-s episode are three (at 0.5, 1.0 and 1.5 s); 1-cm/s pushes do not fell the walk,
+    so the command reports no falls among them."""
+    monkeypatch.chdir(REPO_ROOT)
+    sim = sim2sim.Sim2Sim(str(exported))
+    sim.episode_length = 2.0
+    survived, _, _, figures = sim.episode(0.3, np.random.default_rng(1), push_vel=0.01, push_interval=(0.5, 0.5))
+    assert survived == pytest.approx(2.0) and figures == {"pushes": 3.0}
+    assert sim2sim.main(["--policy", str(exported), "--episodes", "1", "--push_vel", "0.01",
+                         "--push_interval", "0.5", "0.5"]) == 0
+    assert "(19 pushes, 0 falls: 0.000 falls per push)" in capsys.readouterr().out  # 0.5, 1.0, ..., 9.5 s of 10
 
 
 def test_randomized_physics_is_scaled_per_episode_from_the_nominal_model(exported, monkeypatch, tmp_path, capsys):
