@@ -16,7 +16,8 @@ With ``--randomize`` every episode scales friction, masses (and inertias), PD st
 force limits by factors drawn uniformly from the ranges the policy was trained with (the sidecar's env config,
 ``randomization``), or by ``--randomize_from`` another env yaml's. With ``--push_vel`` the robot is pushed at
 random times (every ``--push_interval`` seconds, drawn uniformly): its root's horizontal velocity changes by up
-to ``--push_vel`` m/s in a random direction, as the env's training pushes.
+to ``--push_vel`` m/s in a random direction, as the env's training pushes, and the summary adds how many pushes
+the episodes received and how many falls followed (falls per push).
 The report adds the policy's action smoothness: mean |a_t - a_(t-1)| per control step.
 
 Every exported policy plays: tracking policies (DeepMimic, ADD) and AMP report e_pos against their clip; an ASE
@@ -757,14 +758,15 @@ def main(argv: list[str] | None = None) -> int:
     results = [sim.episode(sim.draw_clip(rng), rng, cli.push_vel, tuple(cli.push_interval), ranges)
                for _ in range(cli.episodes)]
     survival = np.array([r[0] for r in results])
+    to_the_end = survival >= sim.episode_length - 1e-6
     e_pos = np.array([r[1] for r in results])
     pushed = f", pushed up to {cli.push_vel:g} m/s" if cli.push_vel > 0 else ""
     if cli.push_vel > 0:  # each push a trial: the share of pushes an episode's fall followed
-        falls, pushes = int(np.sum(survival < sim.episode_length - 1e-6)), sum(r[3]["pushes"] for r in results)
+        falls, pushes = int(np.sum(~to_the_end)), sum(r[3].pop("pushes") for r in results)
         pushed += f" ({pushes:.0f} pushes, {falls} falls: {falls / max(pushes, 1.0):.3f} falls per push)"
     pushed += f", physics randomised within {ranges}" if ranges is not None else ""
     print(f"{cli.episodes} episodes{pushed}: survived {survival.mean():.2f} of {sim.episode_length:.1f} s "
-          f"({100 * np.mean(survival >= sim.episode_length - 1e-6):.0f}% to the end), "
+          f"({100 * np.mean(to_the_end):.0f}% to the end), "
           + (f"e_pos {e_pos.mean():.4f} +- {e_pos.std():.4f} m, " if sim.follows_clip else "")
           + f"action change {np.mean([r[2] for r in results]):.4f} per step"
           + "".join(f", {name} {np.mean([r[3][name] for r in results]):.3f}" for name in results[0][3]))
