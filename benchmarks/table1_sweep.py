@@ -10,10 +10,12 @@ Each row of ``benchmarks/table1_sweep.yaml`` names a run (clip, method, arg file
 ``--train`` a row without ``data/models/<name>_model.pt`` trains in ``data/runs/<name>_seed<seed>/`` (resuming
 what an earlier session left there) until its ``Wall_Time`` reaches the budget (``mimickit/run.py --max_minutes``:
 the command is printed, and resumed by hand it stops at the budget too); then its slim model and log
-are shipped (``data/models``, ``data/logs``) and the run folder is removed. Every shipped model is evaluated the
-paper's way (``benchmarks/table1.py``: deterministic policy, ``--episodes`` episodes, early termination only on
-undesired ground contact, Eq. 2 / Eq. 3). The table puts the paper's e_pos (mean over 5 seeds) beside ours with
-their ratio; the figure plots each row's periodic test e_pos against wall-clock and samples from its log.
+are shipped (``data/models``, ``data/logs``) and the run folder is removed. Ctrl-C (or SIGTERM) stops the run after
+its iteration with a checkpoint, and the sweep with it (exit 130 / 143; ``--train`` again resumes). Every shipped
+model is evaluated the paper's way (``benchmarks/table1.py``: deterministic policy, ``--episodes`` episodes, early
+termination only on undesired ground contact, Eq. 2 / Eq. 3). The table puts the paper's e_pos (mean over 5 seeds)
+beside ours with their ratio; the figure plots each row's periodic test e_pos against wall-clock and samples from
+its log.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import importlib.util
 import json
 import shutil
 import signal
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from mimickit.plot import read_log  # noqa: E402
 from mimickit.util.arg_parser import parse_args  # noqa: E402
 from mimickit.util.checkpoint import load_checkpoint, save_checkpoint, slim_payload  # noqa: E402
-from mimickit.util.cli import at_least, guarded  # noqa: E402
+from mimickit.util.cli import at_least, guarded, run_child  # noqa: E402
 from mimickit.util.config import ConfigError, load_yaml  # noqa: E402
 from mimickit.util.logger import thin_log  # noqa: E402
 
@@ -104,10 +105,14 @@ def wall_minutes(log: Path) -> float:
     return float(read_log(log)["Wall_Time"][-1]) * 60.0
 
 
-def train(row: Row) -> None:
-    """Train ``row`` until its budget (resuming its run folder), then ship its slim model and log."""
+def train(row: Row) -> int:
+    """Train ``row`` until its budget (resuming its run folder), then ship its slim model and log.
+
+    Returns 0 once it ships, else the exit code of a run that stopped before its budget (128 + the signal for
+    Ctrl-C / SIGTERM, after which the run folder holds a checkpoint to resume)."""
     spent = wall_minutes(row.run_dir / "log.txt")
     left = row.budget_min - spent
+    returncode = 0
     if left > 0.05:
         command = [sys.executable, str(REPO_ROOT / "mimickit/run.py"), "--arg_file", row.args,
                    "--rand_seed", str(row.seed), "--out_dir", str(row.run_dir), "--max_minutes", f"{row.budget_min:g}"]
@@ -115,16 +120,17 @@ def train(row: Row) -> None:
         command += ["--resume", "true"] if (row.run_dir / "model.pt").exists() else []
         print(f"{row.name}: training {left:.1f} of its {row.budget_min:g} minutes in {row.run_dir} "
               f"({' '.join(command[1:])})", flush=True)
-        returncode = subprocess.run(command, cwd=REPO_ROOT).returncode  # the run stops itself at its budget
-        if returncode not in (0, 128 + signal.SIGINT):  # Ctrl-C: the run wrote its checkpoint
+        returncode = run_child(command, REPO_ROOT)  # the run stops itself at its budget
+        if returncode not in (0, 128 + signal.SIGINT, 128 + signal.SIGTERM):  # signals: the run wrote its checkpoint
             raise ConfigError(f"{row.name}: training stopped with exit code {returncode}")
     if wall_minutes(row.run_dir / "log.txt") < row.budget_min - 0.5:
         print(f"{row.name}: stopped before its budget; continue with --train", flush=True)
-        return
+        return returncode or 1
     save_checkpoint(row.model, slim_payload(load_checkpoint(row.run_dir / "model.pt")))
     row.log.write_text(thin_log((row.run_dir / "log.txt").read_text(), SHIPPED_LOG_EVERY))
     shutil.rmtree(row.run_dir)
     print(f"{row.name}: shipped {row.model.relative_to(REPO_ROOT)} and its log", flush=True)
+    return 0
 
 
 def _table1_module():
@@ -232,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [r for r in rows if r.name in cli.rows or r.clip in cli.rows]
     if cli.train:
         for row in rows:
-            if not row.model.exists():
-                train(row)
+            stopped = 0 if row.model.exists() else train(row)
+            if stopped:  # neither the next row nor the evaluation starts after Ctrl-C
+                return stopped
     if cli.no_evaluate:
         return 0
     out = Path(cli.out)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
+import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from mimickit.anim.mjcf_loader import CharModelError
 from mimickit.anim.motion import MotionFileError
@@ -24,6 +27,22 @@ def guarded(main: Callable[[], int | None]) -> int:
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+
+
+def run_child(command: list[str], cwd: str | Path) -> int:
+    """Run ``command`` to its end and return its exit code, from a parent that outlives Ctrl-C.
+
+    A terminal sends Ctrl-C's SIGINT to the child itself (one process group), and a training run stops after its
+    iteration with a checkpoint; so while the child runs this process ignores SIGINT (``subprocess.run`` would
+    raise KeyboardInterrupt and kill the child before its checkpoint) and forwards SIGTERM."""
+    child = subprocess.Popen(command, cwd=cwd)
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN),  # set after the exec: the child keeps it
+                signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signum))}
+    try:
+        return child.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def at_least(minimum: float, kind: type = int) -> Callable[[str], float]:

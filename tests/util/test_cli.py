@@ -1,0 +1,50 @@
+"""Command-line helpers: a parent that runs a training run as its child outlives Ctrl-C and loses no checkpoint."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from ..conftest import REPO_ROOT
+
+# A stand-in for a training run: on SIGINT / SIGTERM it finishes its iteration (1 s), writes its checkpoint and
+# exits with 128 + the signal, as mimickit/run.py does.
+CHILD = textwrap.dedent("""
+    import signal, sys, time
+    stop = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: stop.append(signum))
+    print("ready", flush=True)
+    while not stop:
+        time.sleep(0.01)
+    time.sleep(1.0)
+    open(sys.argv[1], "w").write("checkpoint")
+    sys.exit(128 + stop[0])
+""")
+
+
+@pytest.mark.parametrize("signum, whole_group", [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["ctrl-c to the terminal's process group", "SIGTERM to the parent alone"])
+def test_a_stopped_child_writes_its_checkpoint_and_the_parent_reports_its_code(tmp_path, signum, whole_group):
+    checkpoint = tmp_path / "model.pt"
+    child = [sys.executable, "-c", CHILD, str(checkpoint)]
+    parent = f"from mimickit.util.cli import run_child; print('child exited', run_child({child!r}, {str(tmp_path)!r}))"
+    proc = subprocess.Popen([sys.executable, "-c", parent], cwd=REPO_ROOT, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(0.3)  # the parent set its handlers right after the child started; leave it time to be sure
+        if whole_group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert "Traceback" not in err and proc.returncode == 0, err
+    assert out.strip() == f"child exited {128 + signum}"
+    assert checkpoint.read_text() == "checkpoint"  # subprocess.run would have killed the child 0.25 s after Ctrl-C
