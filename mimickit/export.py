@@ -26,6 +26,7 @@ from mimickit.learning.ppo_agent import PPOAgent
 from mimickit.learning.runner import Runner
 from mimickit.util.arg_parser import model_run_args
 from mimickit.util.checkpoint import CheckpointError
+from mimickit.util.cli import guarded
 from mimickit.util.config import ConfigError, load_yaml
 from mimickit.util.paths import resolve_path
 
@@ -204,4 +205,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

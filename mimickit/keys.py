@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from mimickit.util.cli import guarded
 from mimickit.util.schema import Field, describe
 
 
@@ -57,4 +58,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mimickit.util.cli import guarded
+
 
 def read_log(path: str | Path) -> dict[str, np.ndarray]:
     """Columns of a MimicKit ``log.txt`` (header line, then whitespace-separated numbers) as float arrays."""
@@ -124,4 +126,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(guarded(main))

@@ -15,6 +15,7 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make the repository importable
@@ -29,7 +30,7 @@ from mimickit.learning.runner import Runner
 from mimickit.util import distributed, run_folder
 from mimickit.util.arg_parser import parse_args
 from mimickit.util.checkpoint import load_checkpoint
-from mimickit.util.cli import USER_ERRORS
+from mimickit.util.cli import guarded
 from mimickit.util.config import ConfigError
 from mimickit.util.cpu_numerics import flush_subnormals
 from mimickit.util.logger import Logger, check_logger_available
@@ -298,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         if argv and argv[0] in SUBCOMMANDS:  # mimickit export ..., mimickit plot ...
             import importlib
 
-            code = importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:])
+            code = guarded(lambda: importlib.import_module(SUBCOMMANDS[argv[0]]).main(argv[1:]))
         else:
             code = _exit_code(lambda: run(parse_args(argv)))
         sys.stdout.flush()  # inside the guard: a closed pipe shows here, not at interpreter exit
@@ -308,21 +309,14 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + signal.SIGPIPE
 
 
-def _exit_code(job) -> int:
+def _exit_code(job: Callable[[], None]) -> int:
     """Run ``job``; 0 on success, 2 on a user error (printed), 128 + signal when stopped by one."""
     try:
-        job()
-    except USER_ERRORS as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        return guarded(job)
     except StoppedBySignal as stop:
         return 128 + stop.signum
     except WorkerFailed as failed:
         return failed.code
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    return 0
 
 
 if __name__ == "__main__":

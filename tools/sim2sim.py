@@ -722,7 +722,7 @@ def physics_ranges(spec: dict, env_yaml: str = "") -> dict:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policy", required=True, help="the .onnx written by mimickit export (.json/.mjb beside it)")
     parser.add_argument("--motion_file", default="", help="the clip (default: the one the sidecar names)")
@@ -771,6 +771,15 @@ def main(argv: list[str] | None = None) -> int:
           + f"action change {np.mean([r[2] for r in results]):.4f} per step"
           + "".join(f", {name} {np.mean([r[3][name] for r in results]):.3f}" for name in results[0][3]))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The command line: exit code 0, 2 on input it cannot play, 130 on Ctrl-C (one line, no traceback)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -21,12 +21,15 @@ USER_ERRORS = (ConfigError, MotionFileError, CheckpointError, CharModelError)
 
 def guarded(main: Callable[[], int | None]) -> int:
     """Run a tool's ``main``; its return value (None: 0) is the exit code, a user error prints
-    ``error: <message>`` and gives 2."""
+    ``error: <message>`` and gives 2, Ctrl-C prints ``interrupted`` and gives 130 (no traceback either way)."""
     try:
         return main() or 0
     except USER_ERRORS as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
 
 
 def run_child(command: list[str], cwd: str | Path) -> int:

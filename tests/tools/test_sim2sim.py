@@ -114,6 +114,18 @@ def test_randomized_physics_is_scaled_per_episode_from_the_nominal_model(exporte
     assert "no physics randomization ranges" in capsys.readouterr().err
 
 
+def test_ctrl_c_during_the_episodes_is_one_line_and_exit_130(exported, monkeypatch, capsys):
+    monkeypatch.chdir(REPO_ROOT)
+
+    def pressed_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sim2sim.Sim2Sim, "episode", pressed_ctrl_c)
+    assert sim2sim.main(["--policy", str(exported), "--episodes", "2"]) == 130
+    out, err = capsys.readouterr()
+    assert err == "interrupted\n" and "episodes" not in out
+
+
 def test_bad_inputs_are_one_line_errors(exported, tmp_path, capsys, monkeypatch):
     import json
     import shutil

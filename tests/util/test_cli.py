@@ -1,4 +1,5 @@
-"""Command-line helpers: a parent that runs a training run as its child outlives Ctrl-C and loses no checkpoint."""
+"""Command-line helpers: one line and an exit code for a user error or Ctrl-C; a parent that runs a training run as
+its child outlives Ctrl-C and loses no checkpoint."""
 
 import os
 import signal
@@ -8,6 +9,10 @@ import textwrap
 import time
 
 import pytest
+
+from mimickit.run import main as mimickit_main
+from mimickit.util.cli import guarded
+from mimickit.util.config import ConfigError
 
 from ..conftest import REPO_ROOT
 
@@ -48,3 +53,28 @@ def test_a_stopped_child_writes_its_checkpoint_and_the_parent_reports_its_code(t
     assert "Traceback" not in err and proc.returncode == 0, err
     assert out.strip() == f"child exited {128 + signum}"
     assert checkpoint.read_text() == "checkpoint"  # subprocess.run would have killed the child 0.25 s after Ctrl-C
+
+
+def test_a_tool_reports_user_errors_and_ctrl_c_in_one_line(capsys):
+    def bad_input():
+        raise ConfigError("data/envs/x.yaml: key 'fps' must be > 0, found -1")
+
+    def pressed_ctrl_c():
+        raise KeyboardInterrupt
+
+    assert guarded(lambda: None) == 0 and guarded(lambda: 3) == 3
+    assert guarded(bad_input) == 2
+    assert capsys.readouterr().err == "error: data/envs/x.yaml: key 'fps' must be > 0, found -1\n"
+    assert guarded(pressed_ctrl_c) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+def test_ctrl_c_in_a_subcommand_is_one_line(monkeypatch, capsys):
+    import mimickit.plot
+
+    def pressed_ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mimickit.plot, "plot", pressed_ctrl_c)
+    assert mimickit_main(["plot", "output/none"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
