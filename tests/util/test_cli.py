@@ -48,8 +48,11 @@ def test_a_stopped_child_writes_its_checkpoint_and_the_parent_reports_its_code(t
         else:
             os.kill(proc.pid, signum)
         out, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
+    finally:  # the whole group: a failed test leaves no stand-in run behind
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     assert "Traceback" not in err and proc.returncode == 0, err
     assert out.strip() == f"child exited {128 + signum}"
     assert checkpoint.read_text() == "checkpoint"  # subprocess.run would have killed the child 0.25 s after Ctrl-C
